@@ -1,0 +1,1 @@
+//! Subcommands of the `moodscape` command-line tool. Each lives in its own module.

@@ -1,0 +1,1 @@
+//! VA-conditioned landscape generation (and the image VA labeller that trains it).
