@@ -4,6 +4,7 @@
 //! trainers, the tests and the benchmarks use exactly the code the plugin runs.
 
 pub mod analysis;
+pub mod audio_file;
 pub mod cli;
 pub mod landscape;
 pub mod va;
