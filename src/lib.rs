@@ -1,10 +1,222 @@
 //! Moodscape: listens to music, estimates its mood as valence/arousal and paints a landscape.
 //!
-//! The DSP and ML live in plugin-free modules (`analysis`, `va`, `landscape`) so the CLI, the
-//! trainers, the tests and the benchmarks use exactly the code the plugin runs.
+//! The DSP and ML live in plugin-free modules (`analysis`, `va`, `landscape`, `live`) so the CLI,
+//! the trainers, the tests and the benchmarks use exactly the code the plugin runs. This file is
+//! only the plugin shell: it copies audio into the capture ring, mirrors parameters into atomics
+//! and sends the mood as MIDI CC.
 
 pub mod analysis;
 pub mod audio_file;
 pub mod cli;
+mod editor;
 pub mod landscape;
+pub mod live;
+mod params;
 pub mod va;
+
+use nice_plug::prelude::*;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use live::{capture_ring, AnalysisControls, AnalysisWorker, CaptureWriter, CcScheduler, LiveState};
+pub use params::MoodscapeParams;
+
+/// The plugin instance.
+pub struct Moodscape {
+    /// Host-visible parameters and persisted editor state.
+    params: Arc<MoodscapeParams>,
+    /// Readouts published by the analysis thread for the editor and the CC output.
+    live: Arc<LiveState>,
+    /// Parameter values mirrored into atomics for the analysis thread.
+    controls: Arc<AnalysisControls>,
+    /// Audio-thread end of the capture ring; `None` while deactivated.
+    capture: Option<CaptureWriter>,
+    /// The analysis thread; `None` while deactivated.
+    worker: Option<AnalysisWorker>,
+    /// Decides when the mood goes out as MIDI CC.
+    cc: CcScheduler,
+}
+
+impl Default for Moodscape {
+    fn default() -> Self {
+        Self {
+            params: Arc::new(MoodscapeParams::default()),
+            live: Arc::new(LiveState::default()),
+            controls: Arc::new(AnalysisControls::default()),
+            capture: None,
+            worker: None,
+            cc: CcScheduler::new(48_000.0),
+        }
+    }
+}
+
+impl Moodscape {
+    fn stop_worker(&mut self) {
+        if let Some(mut worker) = self.worker.take() {
+            worker.stop();
+        }
+        self.capture = None;
+    }
+
+    fn mirror_controls(&self) {
+        let params = &self.params;
+        let controls = &self.controls;
+        controls
+            .smoothing_ms
+            .store(params.smoothing_ms.value(), Ordering::Relaxed);
+        controls
+            .window_seconds
+            .store(params.window_seconds.value(), Ordering::Relaxed);
+        controls
+            .freeze
+            .store(params.freeze.value(), Ordering::Relaxed);
+    }
+}
+
+impl Plugin for Moodscape {
+    const NAME: &'static str = "Moodscape";
+    const VENDOR: &'static str = "Moodscape";
+    const URL: &'static str = "https://example.invalid/moodscape";
+    const EMAIL: &'static str = "moodscape@example.invalid";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+
+    const AUDIO_IO_LAYOUTS: &'static [AudioIOLayout] = &[
+        AudioIOLayout {
+            main_input_channels: NonZeroU32::new(2),
+            main_output_channels: NonZeroU32::new(2),
+            ..AudioIOLayout::const_default()
+        },
+        AudioIOLayout {
+            main_input_channels: NonZeroU32::new(1),
+            main_output_channels: NonZeroU32::new(1),
+            ..AudioIOLayout::const_default()
+        },
+    ];
+
+    const MIDI_OUTPUT: MidiConfig = MidiConfig::MidiCCs;
+    const SAMPLE_ACCURATE_AUTOMATION: bool = false;
+
+    type SysExMessage = ();
+    type BackgroundTask = ();
+    type Editor = editor::MoodscapeEditor;
+
+    fn params(&self) -> Arc<dyn Params> {
+        self.params.clone()
+    }
+
+    fn editor(&mut self, _async_executor: AsyncExecutor<Self>) -> Option<Self::Editor> {
+        editor::create(self.params.clone(), self.live.clone())
+    }
+
+    fn activate(
+        &mut self,
+        audio_io_layout: &AudioIOLayout,
+        buffer_config: &BufferConfig,
+        _context: &mut impl ActivateContext<Self>,
+    ) -> bool {
+        self.stop_worker();
+        let channels = audio_io_layout
+            .main_input_channels
+            .map_or(1, NonZeroU32::get) as usize;
+        let sample_rate = buffer_config.sample_rate;
+        if !(sample_rate.is_finite() && sample_rate > 0.0) {
+            return false;
+        }
+        let (writer, reader) = capture_ring(channels, self.live.dropped_frames.clone());
+        self.mirror_controls();
+        let predictor = live::load_predictor(&self.live);
+        match AnalysisWorker::spawn(
+            reader,
+            sample_rate,
+            self.live.clone(),
+            self.controls.clone(),
+            predictor,
+        ) {
+            Ok(worker) => {
+                self.worker = Some(worker);
+                self.capture = Some(writer);
+            }
+            // Without the thread the plugin still passes audio; the editor shows why it is idle.
+            Err(error) => self
+                .live
+                .set_model_status(format!("analysis thread failed to start: {error}")),
+        }
+        self.cc = CcScheduler::new(sample_rate);
+        true
+    }
+
+    fn reset(&mut self) {
+        self.cc.reset();
+    }
+
+    fn deactivate(&mut self) {
+        self.stop_worker();
+    }
+
+    fn process(
+        &mut self,
+        buffer: &mut Buffer,
+        _aux: &mut AuxiliaryBuffers,
+        context: &mut impl ProcessContext<Self>,
+    ) -> ProcessStatus {
+        // Pass-through is the host's copy of input to output (or in-place); nothing here writes the
+        // buffer, which is what makes the output bit-exact.
+        if let Some(capture) = self.capture.as_mut() {
+            capture.write_block(buffer.as_slice_immutable());
+        }
+        self.mirror_controls();
+
+        let params = &self.params;
+        let channel = (params.cc_channel.value() - 1).clamp(0, 15) as u8;
+        let controllers = [
+            params.cc_valence.value().clamp(0, 119) as u8,
+            params.cc_arousal.value().clamp(0, 119) as u8,
+        ];
+        let block_samples = buffer.samples() as u32;
+        self.cc.poll(
+            self.live.va(),
+            channel,
+            controllers,
+            block_samples,
+            |event| {
+                // A full host queue only loses this message; the refresh re-sends it.
+                let _ = context.try_send_event(NoteEvent::MidiCC {
+                    timing: 0,
+                    channel: event.channel,
+                    cc: event.controller,
+                    value: f32::from(event.value) / 127.0,
+                });
+            },
+        );
+        ProcessStatus::Normal
+    }
+}
+
+impl Drop for Moodscape {
+    fn drop(&mut self) {
+        self.stop_worker();
+    }
+}
+
+impl ClapPlugin for Moodscape {
+    const CLAP_ID: &'static str = "dev.moodscape.moodscape";
+    const CLAP_DESCRIPTION: Option<&'static str> =
+        Some("Listens to the music, estimates its mood and paints an emotional landscape");
+    const CLAP_MANUAL_URL: Option<&'static str> = None;
+    const CLAP_SUPPORT_URL: Option<&'static str> = None;
+    const CLAP_FEATURES: &'static [ClapFeature] = &[
+        ClapFeature::AudioEffect,
+        ClapFeature::Analyzer,
+        ClapFeature::Stereo,
+        ClapFeature::Mono,
+    ];
+}
+
+impl Vst3Plugin for Moodscape {
+    const VST3_CLASS_ID: [u8; 16] = *b"MoodscapeAnalyzr";
+    const VST3_SUBCATEGORIES: &'static [Vst3SubCategory] =
+        &[Vst3SubCategory::Fx, Vst3SubCategory::Analyzer];
+}
+
+nice_export_clap!(Moodscape);
+nice_export_vst3!(Moodscape);

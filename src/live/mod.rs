@@ -1,0 +1,26 @@
+//! The live pipeline between the audio thread and everything that reads the mood.
+//!
+//! Nothing here knows about plugin types, so the same pieces are tested and benchmarked alone and
+//! reused by the CLI's `demo`.
+//!
+//! Real-time guarantees, in the spirit of rubato's: [`CaptureWriter::write_block`] and
+//! [`CcScheduler::poll`] never allocate, lock, block or make system calls; they only copy samples
+//! into a pre-allocated lock-free SPSC ring and touch atomics. Everything that may allocate (the
+//! analyser, the VA model) runs on the [`AnalysisWorker`] thread.
+
+mod analysis_worker;
+mod capture;
+mod level_meter;
+mod midi_cc;
+mod model;
+mod state;
+
+pub use analysis_worker::{AnalysisControls, AnalysisWorker, VaPredictor};
+pub use capture::{capture_ring, CaptureReader, CaptureWriter, RING_SECONDS};
+pub use level_meter::LevelMeter;
+pub use midi_cc::{va_to_cc, CcEvent, CcScheduler, CcTarget};
+pub use model::load_predictor;
+pub use state::LiveState;
+
+/// The highest sample rate the plugin promises to handle; the ring is sized for it.
+pub const MAX_SAMPLE_RATE: f32 = 192_000.0;
