@@ -16,29 +16,30 @@
 //! Every `hop_seconds` of input the window is summarised.
 //!
 //! # Features (`FeatureSummary::values`, in order)
-//! Window-level values:
+//! Window-level values (grouped by prefix so none clashes with a headline field of
+//! [`FeatureSummary`]):
 //!
 //! | name | definition |
 //! |---|---|
-//! | `rms_db` | RMS of the window in dBFS, AES17 convention (a full-scale sine is 0 dBFS); floor -100 |
-//! | `loudness_lufs` | ITU-R BS.1770 K-weighted loudness with absolute (-70) and relative (-10 LU) gating over 400 ms blocks (75 % overlap); the mono downmix counts as dual mono, so a -20 dBFS 1 kHz sine reads -20 LUFS |
-//! | `loudness_range_db` | spread (95th - 10th percentile) of the gated 400 ms block loudness, relative gate -20 LU (EBU 3342 on short blocks) |
-//! | `peak_to_rms_db` | crest factor: sample peak over RMS of the window (dB); 0 in silence |
-//! | `tempo_bpm` | beat period from the autocorrelation of the onset envelope, weighted by a log-normal prior (120 BPM, 1 octave), refined with parabolic interpolation at the period's multiples; the double tempo wins when its pulse is at least 0.8 as strong and <= 190 BPM; 0 when aperiodic |
-//! | `pulse_clarity` | normalised autocorrelation of the onset envelope at the chosen period (0..1) |
-//! | `onset_rate_hz` | onsets per second: onset-envelope peaks (local maxima over +-2 frames above mean + 1 std) |
-//! | `ioi_cv` | rhythm (ir)regularity: coefficient of variation of inter-onset intervals; 0 with under 3 onsets |
+//! | `level_rms_db` | RMS of the window in dBFS, AES17 convention (a full-scale sine is 0 dBFS); floor -100 |
+//! | `level_loudness_lufs` | ITU-R BS.1770 K-weighted loudness with absolute (-70) and relative (-10 LU) gating over 400 ms blocks (75 % overlap); the mono downmix counts as dual mono, so a -20 dBFS 1 kHz sine reads -20 LUFS |
+//! | `level_range_db` | spread (95th - 10th percentile) of the gated 400 ms block loudness, relative gate -20 LU (EBU 3342 on short blocks) |
+//! | `level_crest_db` | crest factor: sample peak over RMS of the window (dB); 0 in silence |
+//! | `rhythm_tempo_bpm` | beat period from the autocorrelation of the onset envelope, weighted by a log-normal prior (120 BPM, 1 octave), refined with parabolic interpolation at the period's multiples; needs 3 s of signal; the double tempo wins when its pulse is at least 0.8 as strong and <= 190 BPM; 0 when aperiodic |
+//! | `rhythm_pulse_clarity` | normalised autocorrelation of the onset envelope at the chosen period (0..1) |
+//! | `rhythm_onset_rate_hz` | onsets per second: onset-envelope peaks (local maxima over +-2 frames above mean + 1 std) |
+//! | `rhythm_ioi_cv` | rhythm (ir)regularity: coefficient of variation of inter-onset intervals; 0 with under 3 onsets |
 //! | `key_clarity` | Pearson correlation of the window-mean chroma with the best of 24 Krumhansl–Kessler key profiles |
-//! | `mode_strength` | best major correlation minus best minor correlation (> 0 leans major) |
-//! | `mode_major` | 1 when the estimated key is major, else 0 |
-//! | `harmonic_change_mean`, `harmonic_change_std` | Harte's harmonic change detection function: distance between 6-D tonal centroids of consecutive 186 ms chroma blocks |
-//! | `chord_change_rate_hz` | changes per second of the best-matching major/minor triad over those blocks |
-//! | `pitch_median_hz` | median YIN fundamental (60-1000 Hz, threshold 0.15, every 2nd frame) of voiced frames; 0 if none |
-//! | `pitch_mean_midi`, `pitch_std_semitones` | mean and deviation of the voiced pitch contour (MIDI numbers) |
-//! | `pitch_range_semitones` | 5th-95th percentile range of the voiced pitch |
-//! | `voiced_fraction` | share of YIN frames that were voiced |
-//! | `stepwise_motion_ratio` | among pitch changes of at least 0.5 semitone between consecutive voiced frames, the share of at most 2.5 semitones |
-//! | `mean_abs_interval_semitones` | mean size of those pitch changes |
+//! | `key_mode_strength` | best major correlation minus best minor correlation (> 0 leans major) |
+//! | `key_mode_major` | 1 when the estimated key is major, else 0 |
+//! | `harmony_change_mean`, `harmony_change_std` | Harte's harmonic change detection function: distance between 6-D tonal centroids of consecutive 186 ms chroma blocks |
+//! | `harmony_chord_change_rate_hz` | changes per second of the best-matching major/minor triad over those blocks |
+//! | `melody_pitch_median_hz` | median YIN fundamental (60-1000 Hz, threshold 0.15, every 2nd frame) of voiced frames; 0 if none |
+//! | `melody_pitch_mean_midi`, `melody_pitch_std_semitones` | mean and deviation of the voiced pitch contour (MIDI numbers) |
+//! | `melody_pitch_range_semitones` | 5th-95th percentile range of the voiced pitch |
+//! | `melody_voiced_fraction` | share of YIN frames that were voiced |
+//! | `melody_stepwise_ratio` | among pitch changes of at least 0.5 semitone between consecutive voiced frames, the share of at most 2.5 semitones |
+//! | `melody_mean_interval_semitones` | mean size of those pitch changes |
 //!
 //! Frame-level features, each contributing `<name>_mean` and `<name>_std` (population deviation)
 //! over the frames in the window:
@@ -60,6 +61,7 @@
 //! Silence, DC and any sanitised input give finite values everywhere: every logarithm and
 //! division is floored or guarded.
 
+mod file;
 mod input;
 mod loudness;
 mod pitch;
@@ -72,6 +74,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::file::{analyze_file, FileAnalysis};
 use self::input::InputStage;
 use self::loudness::{gated_loudness, power_db, KWeighting, AES17_OFFSET_DB, DB_FLOOR};
 use self::pitch::{hz_to_midi, melody_stats, Yin};
@@ -208,27 +211,27 @@ pub fn key_name(pitch_class: u8) -> &'static str {
 
 /// Window-level features, in the order they open `FeatureSummary::values`.
 const SCALAR_NAMES: [&str; 21] = [
-    "rms_db",
-    "loudness_lufs",
-    "loudness_range_db",
-    "peak_to_rms_db",
-    "tempo_bpm",
-    "pulse_clarity",
-    "onset_rate_hz",
-    "ioi_cv",
+    "level_rms_db",
+    "level_loudness_lufs",
+    "level_range_db",
+    "level_crest_db",
+    "rhythm_tempo_bpm",
+    "rhythm_pulse_clarity",
+    "rhythm_onset_rate_hz",
+    "rhythm_ioi_cv",
     "key_clarity",
-    "mode_strength",
-    "mode_major",
-    "harmonic_change_mean",
-    "harmonic_change_std",
-    "chord_change_rate_hz",
-    "pitch_median_hz",
-    "pitch_mean_midi",
-    "pitch_std_semitones",
-    "pitch_range_semitones",
-    "voiced_fraction",
-    "stepwise_motion_ratio",
-    "mean_abs_interval_semitones",
+    "key_mode_strength",
+    "key_mode_major",
+    "harmony_change_mean",
+    "harmony_change_std",
+    "harmony_chord_change_rate_hz",
+    "melody_pitch_median_hz",
+    "melody_pitch_mean_midi",
+    "melody_pitch_std_semitones",
+    "melody_pitch_range_semitones",
+    "melody_voiced_fraction",
+    "melody_stepwise_ratio",
+    "melody_mean_interval_semitones",
 ];
 
 /// Names of `FeatureSummary::values`, in order.
@@ -301,10 +304,12 @@ struct Core {
     pitch_ring: RowRing,
     /// Frames analysed since the start (for the YIN schedule).
     frame_count: u64,
-    /// Internal samples between summaries.
-    summary_interval: usize,
-    /// Internal samples since the last summary.
-    since_summary: usize,
+    /// Summaries emitted since the start; the next is due at sample
+    /// `round((summaries_emitted + 1) * hop_seconds * INTERNAL_RATE)`, so fractional hops
+    /// never drift.
+    summaries_emitted: u64,
+    /// Internal sample count at which the next summary is due.
+    next_summary_at: u64,
     /// Internal samples consumed since the start or the last reset.
     samples_consumed: u64,
     /// Tempo and onset statistics.
@@ -370,8 +375,8 @@ impl Analyzer {
             level_ring: RowRing::new(3, window_frames),
             pitch_ring: RowRing::new(1, window_frames.div_ceil(YIN_EVERY)),
             frame_count: 0,
-            summary_interval: ((config.hop_seconds * INTERNAL_RATE as f32).round() as usize).max(1),
-            since_summary: 0,
+            summaries_emitted: 0,
+            next_summary_at: summary_due(config, 0),
             samples_consumed: 0,
             rhythm: RhythmAnalyzer::new(FRAME_RATE, window_frames),
             block_scratch: Vec::with_capacity(window_frames),
@@ -416,9 +421,16 @@ impl Analyzer {
         core.level_ring.clear();
         core.pitch_ring.clear();
         core.frame_count = 0;
-        core.since_summary = 0;
+        core.summaries_emitted = 0;
+        core.next_summary_at = summary_due(core.config, 0);
         core.samples_consumed = 0;
     }
+}
+
+/// Internal sample count at which summary number `emitted + 1` is due.
+fn summary_due(config: AnalyzerConfig, emitted: u64) -> u64 {
+    let due = ((emitted + 1) as f64 * config.hop_seconds as f64 * INTERNAL_RATE as f64).round();
+    (due as u64).max(emitted + 1)
 }
 
 impl Core {
@@ -429,7 +441,7 @@ impl Core {
             let take = rest
                 .len()
                 .min(HOP_LEN - self.hop_fill)
-                .min(self.summary_interval - self.since_summary);
+                .min((self.next_summary_at - self.samples_consumed) as usize);
             let (now, later) = rest.split_at(take);
             let offset = FRAME_LEN - HOP_LEN + self.hop_fill;
             self.signal[offset..offset + take].copy_from_slice(now);
@@ -440,13 +452,13 @@ impl Core {
                 self.hop_levels[HOP_PEAK] = self.hop_levels[HOP_PEAK].max(x.abs() as f64);
             }
             self.hop_fill += take;
-            self.since_summary += take;
             self.samples_consumed += take as u64;
             if self.hop_fill == HOP_LEN {
                 self.analyze_frame();
             }
-            if self.since_summary == self.summary_interval {
-                self.since_summary = 0;
+            if self.samples_consumed == self.next_summary_at {
+                self.summaries_emitted += 1;
+                self.next_summary_at = summary_due(self.config, self.summaries_emitted);
                 self.summarize();
                 on_summary(&self.summary);
             }

@@ -7,6 +7,8 @@ const MIN_BPM: f32 = 30.0;
 const MAX_BPM: f32 = 300.0;
 /// Centre of the log-normal tempo prior (BPM), as in librosa.
 const PRIOR_BPM: f32 = 120.0;
+/// Onset frames needed before a tempo is estimated (3 s): shorter envelopes hold too few beats.
+const MIN_TEMPO_FRAMES: usize = 129;
 /// Width of the prior in octaves.
 const PRIOR_OCTAVES: f32 = 1.0;
 /// The double tempo replaces the pick when its pulse is at least this strong relative to it...
@@ -78,7 +80,7 @@ impl RhythmAnalyzer {
             self.centred[i] = 0.25 * before + 0.5 * here + 0.25 * self.centred[i + 1];
             before = here;
         }
-        if var < 1e-8 {
+        if var < 1e-8 || n < MIN_TEMPO_FRAMES {
             return RhythmStats {
                 onset_rate_hz,
                 ioi_cv,

@@ -9,11 +9,16 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Rolling mood features of an audio file, one record per update.
+    Analyze(moodscape::cli::analyze::Args),
+}
 
 fn main() {
     let cli = Cli::parse();
-    let result: anyhow::Result<()> = match cli.command {};
+    let result: anyhow::Result<()> = match cli.command {
+        Command::Analyze(args) => moodscape::cli::analyze::run(args),
+    };
     if let Err(error) = result {
         eprintln!("moodscape: {error:#}");
         std::process::exit(1);

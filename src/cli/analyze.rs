@@ -1,0 +1,250 @@
+//! `moodscape analyze <AUDIO>`: rolling mood features of a file, one record per update.
+//!
+//! Records are serde structs written as JSON lines or CSV by [`RecordWriter`], which takes any
+//! `Serialize` record: to add columns, wrap [`AnalyzeRecord`] in a struct with
+//! `#[serde(flatten)]` (or add a flattened `Option` field) and the CSV header follows.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::analysis::{analyze_file, feature_names, AnalyzerConfig, FeatureSummary, Mode};
+
+/// Output encodings.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated values with a header row.
+    Csv,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Audio file to analyse (WAV, FLAC, MP3 or Ogg Vorbis).
+    pub audio: PathBuf,
+    /// Output encoding.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Jsonl)]
+    pub format: OutputFormat,
+    /// Include the whole named feature vector in every record.
+    #[arg(long)]
+    pub features: bool,
+    /// Length of the rolling window in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    pub window: f32,
+    /// Seconds between updates.
+    #[arg(long, default_value_t = 0.5)]
+    pub hop: f32,
+}
+
+/// The whole feature vector, serialised as `name: value` pairs in [`feature_names`] order.
+#[derive(Debug, Clone, Copy)]
+pub struct NamedFeatures<'a>(pub &'a [f32]);
+
+impl Serialize for NamedFeatures<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, value) in feature_names().iter().zip(self.0) {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+/// One update of `moodscape analyze`.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnalyzeRecord<'a> {
+    /// End of the analysed window, seconds from the start of the file.
+    pub t: f64,
+    /// Tempo estimate (BPM).
+    pub tempo_bpm: f32,
+    /// Pulse clarity behind the tempo (0..1).
+    pub tempo_confidence: f32,
+    /// Tonic name, e.g. "F#".
+    pub key: &'static str,
+    /// Major or minor.
+    pub mode: Mode,
+    /// Best major minus best minor key correlation.
+    pub mode_strength: f32,
+    /// K-weighted gated loudness (LUFS).
+    pub loudness_db: f32,
+    /// RMS level (dBFS, AES17).
+    pub rms_db: f32,
+    /// The full feature vector, present with `--features`.
+    #[serde(flatten)]
+    pub features: Option<NamedFeatures<'a>>,
+}
+
+impl<'a> AnalyzeRecord<'a> {
+    pub fn new(summary: &'a FeatureSummary, with_features: bool) -> Self {
+        Self {
+            t: summary.t,
+            tempo_bpm: summary.tempo_bpm,
+            tempo_confidence: summary.tempo_confidence,
+            key: summary.key_name(),
+            mode: summary.mode,
+            mode_strength: summary.mode_strength,
+            loudness_db: summary.loudness_db,
+            rms_db: summary.rms_db,
+            features: with_features.then_some(NamedFeatures(&summary.values)),
+        }
+    }
+}
+
+/// A record's fields in serialisation order (serde_json's own map would sort them).
+struct OrderedFields(Vec<(String, serde_json::Value)>);
+
+impl<'de> Deserialize<'de> for OrderedFields {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldsVisitor;
+        impl<'de> Visitor<'de> for FieldsVisitor {
+            type Value = OrderedFields;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a flat record")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    fields.push(entry);
+                }
+                Ok(OrderedFields(fields))
+            }
+        }
+        deserializer.deserialize_map(FieldsVisitor)
+    }
+}
+
+/// Writes serde records as JSON lines or CSV (header from the first record's field names).
+pub struct RecordWriter<W: Write> {
+    /// Destination.
+    out: W,
+    /// Encoding.
+    format: OutputFormat,
+    /// CSV columns fixed by the first record; later records must have the same fields.
+    columns: Option<Vec<String>>,
+}
+
+impl<W: Write> RecordWriter<W> {
+    pub fn new(out: W, format: OutputFormat) -> Self {
+        Self {
+            out,
+            format,
+            columns: None,
+        }
+    }
+
+    /// Writes one record.
+    pub fn write<R: Serialize>(&mut self, record: &R) -> anyhow::Result<()> {
+        match self.format {
+            OutputFormat::Jsonl => {
+                serde_json::to_writer(&mut self.out, record)?;
+                self.out.write_all(b"\n")?;
+            }
+            OutputFormat::Csv => {
+                let json = serde_json::to_string(record)?;
+                let OrderedFields(fields) = serde_json::from_str(&json)?;
+                let names: Vec<String> = fields.iter().map(|(k, _)| k.clone()).collect();
+                match &self.columns {
+                    None => {
+                        writeln!(self.out, "{}", join_csv(names.iter().map(String::as_str)))?;
+                        self.columns = Some(names);
+                    }
+                    Some(columns) if *columns != names => {
+                        bail!("record fields changed between CSV rows")
+                    }
+                    Some(_) => {}
+                }
+                let cells: Vec<String> = fields.iter().map(|(_, v)| csv_cell(v)).collect();
+                writeln!(self.out, "{}", join_csv(cells.iter().map(String::as_str)))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes and returns the destination.
+    pub fn finish(mut self) -> anyhow::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// A JSON value as CSV text (strings unquoted, numbers as JSON writes them, null empty).
+fn csv_cell(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Joins cells, quoting those that need it (RFC 4180).
+fn join_csv<'a>(cells: impl Iterator<Item = &'a str>) -> String {
+    cells
+        .map(|cell| {
+            if cell.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", cell.replace('"', "\"\""))
+            } else {
+                cell.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// True when the error is stdout closing under us (`| head`): not worth an error.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(|e| e.io_error_kind())
+                .is_some_and(|kind| kind == io::ErrorKind::BrokenPipe)
+    })
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if !(args.window.is_finite() && args.window > 0.0) {
+        bail!("--window must be a positive number of seconds");
+    }
+    if !(args.hop.is_finite() && args.hop > 0.0 && args.hop <= args.window) {
+        bail!("--hop must be positive and no longer than --window");
+    }
+    let config = AnalyzerConfig {
+        window_seconds: args.window,
+        hop_seconds: args.hop,
+    };
+    let stdout = io::stdout().lock();
+    let mut writer = RecordWriter::new(BufWriter::new(stdout), args.format);
+    let mut write_error: Option<anyhow::Error> = None;
+    let outcome = analyze_file(&args.audio, config, |summary| {
+        if write_error.is_none() {
+            if let Err(e) = writer.write(&AnalyzeRecord::new(summary, args.features)) {
+                write_error = Some(e);
+            }
+        }
+    })?;
+    let result = match write_error {
+        Some(e) => Err(e),
+        None => writer.finish().map(drop),
+    };
+    match result {
+        Err(e) if is_broken_pipe(&e) => return Ok(()),
+        Err(e) => return Err(e).context("cannot write output"),
+        Ok(()) => {}
+    }
+    if outcome.summaries == 0 {
+        bail!(
+            "{} holds {:.2} s of audio, shorter than one update ({} s)",
+            args.audio.display(),
+            outcome.duration_seconds,
+            config.sanitized().hop_seconds
+        );
+    }
+    Ok(())
+}
