@@ -139,7 +139,27 @@ impl InputStage {
     /// Feeds interleaved samples; `sink` receives internal-rate mono blocks in order.
     pub fn push(&mut self, interleaved: &[f32], sink: &mut impl FnMut(&[f32])) {
         let inv_channels = 1.0 / self.channels as f32;
-        for &sample in interleaved {
+        let mut rest = interleaved;
+        // Fast path: whole frames straight into the chunk, a chunk's worth at a time.
+        while self.channel_cursor == 0 && rest.len() >= self.channels {
+            let room = self.chunk_len - self.chunk_in.len();
+            let frames = (rest.len() / self.channels).min(room);
+            let (now, later) = rest.split_at(frames * self.channels);
+            if self.channels == 1 {
+                self.chunk_in.extend(now.iter().map(|&x| sanitize(x)));
+            } else {
+                self.chunk_in
+                    .extend(now.chunks_exact(self.channels).map(|frame| {
+                        let total: f32 = frame.iter().map(|&x| sanitize(x)).sum();
+                        sanitize(total * inv_channels)
+                    }));
+            }
+            rest = later;
+            if self.chunk_in.len() >= self.chunk_len {
+                self.flush_chunk(sink);
+            }
+        }
+        for &sample in rest {
             self.frame_sum += sanitize(sample);
             self.channel_cursor += 1;
             if self.channel_cursor < self.channels {

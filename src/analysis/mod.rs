@@ -34,7 +34,7 @@
 //! | `key_mode_major` | 1 when the estimated key is major, else 0 |
 //! | `harmony_change_mean`, `harmony_change_std` | Harte's harmonic change detection function: distance between 6-D tonal centroids of consecutive 186 ms chroma blocks |
 //! | `harmony_chord_change_rate_hz` | changes per second of the best-matching major/minor triad over those blocks |
-//! | `melody_pitch_median_hz` | median YIN fundamental (60-1000 Hz, threshold 0.15, every 2nd frame) of voiced frames; 0 if none |
+//! | `melody_pitch_median_hz` | median YIN fundamental (60-1000 Hz, threshold 0.15, every 4th frame = 10.8 Hz) of voiced frames; 0 if none |
 //! | `melody_pitch_mean_midi`, `melody_pitch_std_semitones` | mean and deviation of the voiced pitch contour (MIDI numbers) |
 //! | `melody_pitch_range_semitones` | 5th-95th percentile range of the voiced pitch |
 //! | `melody_voiced_fraction` | share of YIN frames that were voiced |
@@ -101,7 +101,7 @@ const WINDOW_LIMITS: (f32, f32) = (1.0, 120.0);
 /// Shortest accepted hop between summaries (seconds).
 const MIN_HOP_SECONDS: f32 = 0.05;
 /// YIN runs on every n-th frame to stay inside the live CPU budget.
-const YIN_EVERY: usize = 2;
+const YIN_EVERY: usize = 4;
 /// Frames per 400 ms BS.1770 gating block and the step between blocks (75 % overlap).
 const LOUDNESS_BLOCK_HOPS: usize = 17;
 const LOUDNESS_STEP_HOPS: usize = 4;

@@ -1,6 +1,8 @@
 //! Tempo, pulse clarity and onset statistics from the onset-strength envelope (the per-frame
 //! positive log-mel flux).
 
+use super::ring::dot;
+
 /// Slowest tempo considered (BPM).
 const MIN_BPM: f32 = 30.0;
 /// Fastest tempo considered (BPM).
@@ -92,11 +94,7 @@ impl RhythmAnalyzer {
         let max_lag = (n * 3 / 4).max(2);
         self.acf.clear();
         for lag in 0..max_lag {
-            let sum: f32 = self.centred[..n - lag]
-                .iter()
-                .zip(&self.centred[lag..])
-                .map(|(a, b)| a * b)
-                .sum();
+            let sum = dot(&self.centred[..n - lag], &self.centred[lag..]);
             self.acf.push(sum / (n - lag) as f32);
         }
         let zero = self.acf[0];

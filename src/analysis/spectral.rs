@@ -8,6 +8,7 @@ use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
 use super::loudness::{power_db, AES17_OFFSET_DB};
+use super::ring::{dot, sum};
 
 /// STFT frame length in samples at the internal rate (93 ms).
 pub const FRAME_LEN: usize = 2048;
@@ -97,6 +98,8 @@ pub struct FrameAnalyzer {
     power: Vec<f32>,
     /// Centre frequency of every bin in Hz.
     bin_hz: Vec<f32>,
+    /// Squared centre frequencies, for the bandwidth.
+    bin_hz_squared: Vec<f32>,
     /// Slaney-normalised mel filterbank.
     mel_filters: Vec<MelFilter>,
     /// Log-mel energies of this frame (dB).
@@ -105,12 +108,11 @@ pub struct FrameAnalyzer {
     prev_log_mel: Vec<f32>,
     /// Orthonormal DCT-II matrix, `N_MFCC x N_MELS`.
     dct: Vec<f32>,
-    /// (bin, pitch class, weight) for bins between 100 Hz and 5 kHz.
-    chroma_map: Vec<(usize, usize, f32)>,
+    /// Per pitch class, the bins between 100 Hz and 5 kHz that feed it and their weights
+    /// (gathered per class so each sum stays in a register instead of a scatter through memory).
+    chroma_map: Vec<(Vec<usize>, Vec<f32>)>,
     /// Bin ranges of the contrast bands.
     contrast_bands: Vec<(usize, usize)>,
-    /// Scratch for sorting band magnitudes.
-    sort_scratch: Vec<f32>,
     /// Scratch for spectral peaks (frequency, amplitude).
     peaks: Vec<(f32, f32)>,
     /// Whether `prev_log_mel` holds a real frame yet.
@@ -142,7 +144,7 @@ impl FrameAnalyzer {
                     scale * (PI * k as f32 * (2 * n + 1) as f32 / (2 * N_MELS) as f32).cos();
             }
         }
-        let mut chroma_map = Vec::new();
+        let mut chroma_map = vec![(Vec::new(), Vec::new()); N_CHROMA];
         for (k, &f) in bin_hz.iter().enumerate() {
             if !(100.0..=5000.0).contains(&f) {
                 continue;
@@ -151,7 +153,8 @@ impl FrameAnalyzer {
             let nearest = midi.round();
             let weight = (PI * 0.5 * (midi - nearest)).cos().powi(2);
             let pitch_class = (nearest as i64).rem_euclid(12) as usize;
-            chroma_map.push((k, pitch_class, weight));
+            chroma_map[pitch_class].0.push(k);
+            chroma_map[pitch_class].1.push(weight);
         }
         let mut edges = vec![0.0f32];
         edges.extend((0..N_CONTRAST - 1).map(|i| 200.0 * 2f32.powi(i as i32)));
@@ -173,6 +176,7 @@ impl FrameAnalyzer {
             fft_scratch,
             magnitude: vec![0.0; N_BINS],
             power: vec![0.0; N_BINS],
+            bin_hz_squared: bin_hz.iter().map(|f| f * f).collect(),
             bin_hz,
             mel_filters,
             log_mel: vec![0.0; N_MELS],
@@ -180,7 +184,6 @@ impl FrameAnalyzer {
             dct,
             chroma_map,
             contrast_bands,
-            sort_scratch: Vec::with_capacity(N_BINS),
             peaks: Vec::with_capacity(N_BINS),
             has_previous: false,
         }
@@ -195,16 +198,17 @@ impl FrameAnalyzer {
         debug_assert_eq!(frame.len(), FRAME_LEN);
         // Level and zero crossings over the hop the frame is centred on would be noisier; the
         // whole frame matches librosa's framing.
-        let mean_square =
-            frame.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>() / FRAME_LEN as f64;
+        let mean_square = dot(frame, frame) as f64 / FRAME_LEN as f64;
         row[col::RMS_DB] = power_db(mean_square) + AES17_OFFSET_DB as f32;
         if mean_square <= 1e-10 {
             row[col::RMS_DB] = super::loudness::DB_FLOOR;
         }
-        let crossings = frame
-            .windows(2)
-            .filter(|w| (w[0] >= 0.0) != (w[1] >= 0.0))
-            .count();
+        // Integer sum over paired slices: vectorises, unlike `windows(2)`.
+        let crossings: u32 = frame[..FRAME_LEN - 1]
+            .iter()
+            .zip(&frame[1..])
+            .map(|(a, b)| ((*a >= 0.0) != (*b >= 0.0)) as u32)
+            .sum();
         row[col::ZCR] = crossings as f32 / (FRAME_LEN - 1) as f32;
 
         for ((out, &x), &w) in self.windowed.iter_mut().zip(frame).zip(&self.window) {
@@ -222,8 +226,6 @@ impl FrameAnalyzer {
             row.fill(0.0);
             return;
         }
-        let mut total_mag = 0.0f32;
-        let mut total_power = 0.0f32;
         for ((c, m), p) in self
             .spectrum
             .iter()
@@ -232,9 +234,9 @@ impl FrameAnalyzer {
         {
             *p = c.norm_sqr();
             *m = p.sqrt();
-            total_mag += *m;
-            total_power += *p;
         }
+        let total_mag = sum(&self.magnitude);
+        let total_power = sum(&self.power);
         self.shape_features(total_mag, total_power, row);
         self.mel_features(row);
         self.chroma(row);
@@ -251,20 +253,9 @@ impl FrameAnalyzer {
             row[col::FLATNESS] = 0.0;
             return;
         }
-        let centroid = self
-            .magnitude
-            .iter()
-            .zip(&self.bin_hz)
-            .map(|(m, f)| m * f)
-            .sum::<f32>()
-            / total_mag;
-        let spread = self
-            .magnitude
-            .iter()
-            .zip(&self.bin_hz)
-            .map(|(m, f)| m * (f - centroid) * (f - centroid))
-            .sum::<f32>()
-            / total_mag;
+        let centroid = dot(&self.magnitude, &self.bin_hz) / total_mag;
+        // E[f^2] - E[f]^2 in one vectorised pass.
+        let spread = dot(&self.magnitude, &self.bin_hz_squared) / total_mag - centroid * centroid;
         let target = 0.85 * total_mag;
         let mut cumulative = 0.0;
         let mut rolloff = self.bin_hz[N_BINS - 1];
@@ -275,36 +266,35 @@ impl FrameAnalyzer {
                 break;
             }
         }
-        let mean_log = self
-            .power
-            .iter()
-            .map(|p| p.max(SILENT_POWER).ln())
-            .sum::<f32>()
-            / N_BINS as f32;
-        let mean = self.power.iter().map(|p| p.max(SILENT_POWER)).sum::<f32>() / N_BINS as f32;
+        // Geometric mean via logs of products of 16 bins (in f64, which cannot over- or
+        // underflow for 16 factors in [1e-10, 1e12]): 65 logarithms instead of 1025.
+        let mut log_sum = 0.0f64;
+        let mut floored_sum = 0.0f32;
+        for chunk in self.power.chunks(16) {
+            let mut product = 1.0f64;
+            for &p in chunk {
+                let p = p.max(SILENT_POWER);
+                floored_sum += p;
+                product *= p as f64;
+            }
+            log_sum += product.ln();
+        }
+        let mean_log = log_sum / N_BINS as f64;
+        let mean = floored_sum as f64 / N_BINS as f64;
         row[col::CENTROID] = centroid;
         row[col::BANDWIDTH] = spread.max(0.0).sqrt();
         row[col::ROLLOFF] = rolloff;
-        row[col::FLATNESS] = (mean_log.exp() / mean).clamp(0.0, 1.0);
+        row[col::FLATNESS] = (mean_log.exp() / mean).clamp(0.0, 1.0) as f32;
     }
 
     /// Log-mel energies, MFCCs and the positive log-mel flux.
     fn mel_features(&mut self, row: &mut [f32]) {
         for (filter, out) in self.mel_filters.iter().zip(&mut self.log_mel) {
-            let energy: f32 = filter
-                .weights
-                .iter()
-                .zip(&self.power[filter.start..])
-                .map(|(w, p)| w * p)
-                .sum();
+            let energy = dot(&filter.weights, &self.power[filter.start..]);
             *out = 10.0 * energy.max(SILENT_POWER).log10();
         }
         for k in 0..N_MFCC {
-            row[col::MFCC + k] = self.dct[k * N_MELS..(k + 1) * N_MELS]
-                .iter()
-                .zip(&self.log_mel)
-                .map(|(d, l)| d * l)
-                .sum();
+            row[col::MFCC + k] = dot(&self.dct[k * N_MELS..(k + 1) * N_MELS], &self.log_mel);
         }
         row[col::FLUX] = if self.has_previous {
             self.log_mel
@@ -323,9 +313,12 @@ impl FrameAnalyzer {
     /// 12-bin chroma from magnitudes, normalised so the strongest class is 1 (all 0 in silence).
     fn chroma(&mut self, row: &mut [f32]) {
         let chroma = &mut row[col::CHROMA..col::CHROMA + N_CHROMA];
-        chroma.fill(0.0);
-        for &(bin, pitch_class, weight) in &self.chroma_map {
-            chroma[pitch_class] += weight * self.magnitude[bin];
+        for (out, (bins, weights)) in chroma.iter_mut().zip(&self.chroma_map) {
+            *out = bins
+                .iter()
+                .zip(weights)
+                .map(|(&bin, w)| w * self.magnitude[bin])
+                .sum();
         }
         let peak = chroma.iter().cloned().fold(0.0f32, f32::max);
         if peak > 1e-4 {
@@ -338,13 +331,9 @@ impl FrameAnalyzer {
     /// Peak-to-valley ratio (dB) of each band: mean of the top and bottom 2 % of magnitudes.
     fn contrast(&mut self, row: &mut [f32]) {
         for (band, &(lo, hi)) in self.contrast_bands.iter().enumerate() {
-            self.sort_scratch.clear();
-            self.sort_scratch.extend_from_slice(&self.magnitude[lo..hi]);
-            self.sort_scratch.sort_unstable_by(f32::total_cmp);
-            let n = self.sort_scratch.len();
-            let take = ((0.02 * n as f32).round() as usize).clamp(1, n);
-            let valley = self.sort_scratch[..take].iter().sum::<f32>() / take as f32;
-            let peak = self.sort_scratch[n - take..].iter().sum::<f32>() / take as f32;
+            let values = &self.magnitude[lo..hi];
+            let take = ((0.02 * values.len() as f32).round() as usize).clamp(1, MAX_EXTREMES);
+            let (valley, peak) = extreme_means(values, take);
             row[col::CONTRAST + band] = 10.0 * ((peak + 1e-10) / (valley + 1e-10)).log10();
         }
     }
@@ -400,6 +389,42 @@ impl FrameAnalyzer {
     }
 }
 
+/// Most values [`extreme_means`] keeps at each end (2 % of the widest band is 9).
+const MAX_EXTREMES: usize = 16;
+
+/// Means of the `k` smallest and `k` largest values (k <= [`MAX_EXTREMES`]) in one pass with two
+/// small sorted buffers: on spectra few values displace the running extremes, so this is far
+/// cheaper than sorting or selecting every frame.
+fn extreme_means(values: &[f32], k: usize) -> (f32, f32) {
+    let k = k.clamp(1, MAX_EXTREMES).min(values.len().max(1));
+    if values.is_empty() {
+        return (0.0, 0.0);
+    }
+    let mut low = [f32::INFINITY; MAX_EXTREMES];
+    let mut high = [f32::NEG_INFINITY; MAX_EXTREMES];
+    for &x in values {
+        if x < low[k - 1] {
+            let mut i = k - 1;
+            while i > 0 && low[i - 1] > x {
+                low[i] = low[i - 1];
+                i -= 1;
+            }
+            low[i] = x;
+        }
+        if x > high[k - 1] {
+            let mut i = k - 1;
+            while i > 0 && high[i - 1] < x {
+                high[i] = high[i - 1];
+                i -= 1;
+            }
+            high[i] = x;
+        }
+    }
+    let n = k.min(values.len());
+    let mean = |v: &[f32]| v[..n].iter().sum::<f32>() / n as f32;
+    (mean(&low), mean(&high))
+}
+
 /// Slaney mel scale (linear below 1 kHz, logarithmic above), as librosa's default.
 fn hz_to_mel(hz: f32) -> f32 {
     let f_sp = 200.0 / 3.0;
@@ -451,4 +476,49 @@ fn slaney_mel_filters(sample_rate: f32, bin_hz: &[f32]) -> Vec<MelFilter> {
             MelFilter { start, weights }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extreme_means_match_a_full_sort() {
+        let mut state = 12345u32;
+        for len in [1usize, 2, 5, 19, 300, 430] {
+            let values: Vec<f32> = (0..len)
+                .map(|_| {
+                    state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    (state >> 8) as f32 / (1u32 << 24) as f32
+                })
+                .collect();
+            for k in [1usize, 3, 9, 16] {
+                let mut sorted = values.clone();
+                sorted.sort_by(f32::total_cmp);
+                let n = k.min(len);
+                let low = sorted[..n].iter().sum::<f32>() / n as f32;
+                let high = sorted[len - n..].iter().sum::<f32>() / n as f32;
+                let (got_low, got_high) = extreme_means(&values, k);
+                assert!((got_low - low).abs() < 1e-6, "len {len} k {k}");
+                assert!((got_high - high).abs() < 1e-6, "len {len} k {k}");
+            }
+        }
+    }
+
+    #[test]
+    fn mel_filters_cover_the_spectrum_and_dct_is_orthonormal() {
+        let analyzer = FrameAnalyzer::new(22_050.0);
+        assert_eq!(analyzer.mel_filters.len(), N_MELS);
+        assert!(analyzer.mel_filters.iter().all(|f| !f.weights.is_empty()));
+        for a in 0..N_MFCC {
+            for b in 0..N_MFCC {
+                let d = dot(
+                    &analyzer.dct[a * N_MELS..(a + 1) * N_MELS],
+                    &analyzer.dct[b * N_MELS..(b + 1) * N_MELS],
+                );
+                let expected = if a == b { 1.0 } else { 0.0 };
+                assert!((d - expected).abs() < 1e-4, "rows {a},{b}: {d}");
+            }
+        }
+    }
 }
