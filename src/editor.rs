@@ -10,16 +10,22 @@ use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp,
 };
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use crate::live::LiveState;
+use crate::live::{LandscapeUpdate, LandscapeWorker, LiveState, Morph};
 use crate::params::MoodscapeParams;
+use crate::va::Va;
 
 pub type MoodscapeEditor = EguiEditor<EditorApp>;
 
 /// Smallest logical size at which the layout still reads.
 const MIN_SIZE: (f32, f32) = (640.0, 400.0);
+/// Width of the control column on the right; the landscape takes everything else.
+pub const SIDE_PANEL_WIDTH: f32 = 300.0;
+/// Frame pacing: the morph is time-driven, 30 fps keeps it smooth and the CPU cost low.
+const FRAME_INTERVAL: Duration = Duration::from_millis(33);
 /// Points of VA history drawn on the pad (about 20 s at 30 fps).
 const TRAJECTORY_POINTS: usize = 600;
 const KEY_NAMES: [&str; 12] = [
@@ -44,6 +50,12 @@ pub fn create(params: Arc<MoodscapeParams>, live: Arc<LiveState>) -> Option<Mood
             live,
             gui_context: None,
             trajectory: VecDeque::with_capacity(TRAJECTORY_POINTS),
+            style: Arc::new(AtomicU32::new(0)),
+            worker: None,
+            morph: None,
+            texture: None,
+            landscape_status: String::new(),
+            last_frame: Instant::now(),
         },
     )
 }
@@ -58,6 +70,60 @@ pub struct EditorApp {
     gui_context: Option<GuiContext>,
     /// Recent smoothed VA points, oldest first.
     trajectory: VecDeque<Pos2>,
+    /// The Style parameter mirrored for the landscape thread.
+    style: Arc<AtomicU32>,
+    /// Paints keyframes while the window is open; `None` while closed.
+    worker: Option<LandscapeWorker>,
+    /// Crossfade between keyframes; `None` until the first keyframe.
+    morph: Option<Morph>,
+    /// The landscape as a GPU texture, re-uploaded while the morph moves.
+    texture: Option<egui::TextureHandle>,
+    /// Why there is no landscape, if there is none.
+    landscape_status: String,
+    /// When the previous frame was drawn, to drive the morph by time.
+    last_frame: Instant,
+}
+
+impl EditorApp {
+    /// Takes new keyframes, advances the morph and refreshes the texture.
+    fn update_landscape(&mut self, ctx: &egui::Context) {
+        let now = Instant::now();
+        let elapsed = now.duration_since(self.last_frame).as_secs_f32();
+        self.last_frame = now;
+        self.style
+            .store(self.params.seed.value().max(0) as u32, Ordering::Relaxed);
+        let morph_seconds = self.params.morph_seconds.value();
+        let mut changed = false;
+        match self.worker.as_ref().and_then(LandscapeWorker::latest) {
+            Some(LandscapeUpdate::Keyframe(keyframe)) => {
+                match self.morph.as_mut() {
+                    Some(morph) => morph.retarget(keyframe.image),
+                    None => self.morph = Some(Morph::new(keyframe.image, morph_seconds)),
+                }
+                self.landscape_status.clear();
+                changed = true;
+            }
+            Some(LandscapeUpdate::Error(error)) => self.landscape_status = error,
+            None => {}
+        }
+        let Some(morph) = self.morph.as_mut() else {
+            return;
+        };
+        changed |= morph.is_moving();
+        morph.advance(elapsed, morph_seconds);
+        if changed || self.texture.is_none() {
+            let image = morph.current();
+            let size = [image.width() as usize, image.height() as usize];
+            let color = egui::ColorImage::from_rgb(size, image.as_raw());
+            match self.texture.as_mut() {
+                Some(texture) => texture.set(color, egui::TextureOptions::LINEAR),
+                None => {
+                    self.texture =
+                        Some(ctx.load_texture("landscape", color, egui::TextureOptions::LINEAR))
+                }
+            }
+        }
+    }
 }
 
 impl NiceEguiApp for EditorApp {
@@ -68,7 +134,19 @@ impl NiceEguiApp for EditorApp {
         _frame: &mut nice_plug_egui::Frame,
     ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         self.gui_context = Some(nice_gui_ctx);
+        self.last_frame = Instant::now();
+        match LandscapeWorker::spawn(self.live.clone(), self.style.clone()) {
+            Ok(worker) => self.worker = Some(worker),
+            Err(error) => self.landscape_status = format!("landscape thread failed: {error}"),
+        }
         Ok(())
+    }
+
+    fn editor_closed(&mut self) {
+        // Generation only runs while somebody is looking.
+        self.worker = None;
+        self.morph = None;
+        self.texture = None;
     }
 
     fn resized(&mut self, new_size: nice_plug_egui::baseview::WindowSize) {
@@ -85,25 +163,76 @@ impl NiceEguiApp for EditorApp {
         }
         self.trajectory.push_back(Pos2::new(va.valence, va.arousal));
 
+        self.update_landscape(ui.ctx());
         let Some(gui_context) = self.gui_context.as_ref() else {
             return;
         };
         let setter = gui_context.param_setter();
         egui::Panel::right("controls")
             .resizable(false)
-            .exact_size(300.0)
+            .exact_size(SIDE_PANEL_WIDTH)
             .show(ui, |ui| {
-                readouts(ui, &self.live);
+                let side = ui.available_width();
+                if let Some(picked) = va_pad(ui, &self.trajectory, side) {
+                    // Picking a mood by hand holds it: freeze on, then the pad drives the picture.
+                    if !self.params.freeze.value() {
+                        setter.begin_set_parameter(&self.params.freeze);
+                        setter.set_parameter(&self.params.freeze, true);
+                        setter.end_set_parameter(&self.params.freeze);
+                    }
+                    self.live.valence.store(picked.valence, Ordering::Relaxed);
+                    self.live.arousal.store(picked.arousal, Ordering::Relaxed);
+                }
                 ui.separator();
-                va_pad(ui, &self.trajectory, 220.0);
-                ui.separator();
-                controls(ui, &self.params, &setter);
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    readouts(ui, &self.live);
+                    ui.separator();
+                    controls(ui, &self.params, &setter);
+                });
             });
-        egui::CentralPanel::default().show(ui, |ui| {
-            let available = ui.available_size();
-            va_pad(ui, &self.trajectory, available.min_elem());
-        });
-        ui.ctx().request_repaint();
+        egui::CentralPanel::default()
+            .frame(egui::Frame::NONE.fill(Color32::BLACK))
+            .show(ui, |ui| {
+                let rect = ui.max_rect();
+                match self.texture.as_ref() {
+                    Some(texture) => {
+                        ui.painter().image(
+                            texture.id(),
+                            rect,
+                            cover_uv(rect.size()),
+                            Color32::WHITE,
+                        );
+                    }
+                    None => {
+                        let message = if self.landscape_status.is_empty() {
+                            "painting…"
+                        } else {
+                            self.landscape_status.as_str()
+                        };
+                        ui.centered_and_justified(|ui| {
+                            ui.add(egui::Label::new(message).wrap());
+                        });
+                    }
+                }
+            });
+        ui.ctx().request_repaint_after(FRAME_INTERVAL);
+    }
+}
+
+/// Texture coordinates that make a square picture cover `size` without distortion.
+fn cover_uv(size: Vec2) -> Rect {
+    let aspect = (size.x / size.y.max(1.0)).max(1e-3);
+    if aspect >= 1.0 {
+        let visible = 1.0 / aspect;
+        Rect::from_min_max(
+            Pos2::new(0.0, 0.5 - visible / 2.0),
+            Pos2::new(1.0, 0.5 + visible / 2.0),
+        )
+    } else {
+        Rect::from_min_max(
+            Pos2::new(0.5 - aspect / 2.0, 0.0),
+            Pos2::new(0.5 + aspect / 2.0, 1.0),
+        )
     }
 }
 
@@ -130,7 +259,7 @@ fn readouts(ui: &mut egui::Ui, live: &LiveState) {
             "listening…".to_string()
         } else {
             let key = KEY_NAMES[usize::from(live.key.load(Ordering::Relaxed) % 12)];
-            format!("{key} {:?}", live.mode()).to_lowercase()
+            format!("{key} {}", format!("{:?}", live.mode()).to_lowercase())
         });
         ui.end_row();
         ui.label("Loudness");
@@ -141,7 +270,7 @@ fn readouts(ui: &mut egui::Ui, live: &LiveState) {
         ui.end_row();
         ui.label("Level");
         ui.monospace(format!(
-            "{:.1} dB rms / {:.1} dB peak",
+            "{:.0} rms / {:.0} peak dB",
             live.rms_db.load(Ordering::Relaxed),
             live.peak_db.load(Ordering::Relaxed)
         ));
@@ -157,45 +286,49 @@ fn readouts(ui: &mut egui::Ui, live: &LiveState) {
             format!("{dropped} frames"),
         );
         ui.end_row();
-        ui.label("Model");
-        ui.label(live.model_status());
-        ui.end_row();
     });
+    ui.add(egui::Label::new(format!("Model: {}", live.model_status())).wrap());
+}
+
+/// Parameter sliders sized to fit the side panel.
+fn slider<'a, P: Param>(param: &'a P, setter: &'a ParamSetter<'a>) -> ParamSlider<'a, P> {
+    ParamSlider::for_param(param, setter).with_width(140.0)
 }
 
 fn controls(ui: &mut egui::Ui, params: &MoodscapeParams, setter: &ParamSetter) {
     egui::Grid::new("controls").num_columns(2).show(ui, |ui| {
         ui.label("Smoothing");
-        ui.add(ParamSlider::for_param(&params.smoothing_ms, setter));
+        ui.add(slider(&params.smoothing_ms, setter));
         ui.end_row();
         ui.label("Window");
-        ui.add(ParamSlider::for_param(&params.window_seconds, setter));
+        ui.add(slider(&params.window_seconds, setter));
         ui.end_row();
         ui.label("Freeze");
-        ui.add(ParamSlider::for_param(&params.freeze, setter));
+        ui.add(slider(&params.freeze, setter));
         ui.end_row();
         ui.label("Style");
-        ui.add(ParamSlider::for_param(&params.seed, setter));
+        ui.add(slider(&params.seed, setter));
         ui.end_row();
         ui.label("Morph");
-        ui.add(ParamSlider::for_param(&params.morph_seconds, setter));
+        ui.add(slider(&params.morph_seconds, setter));
         ui.end_row();
         ui.label("Valence CC");
-        ui.add(ParamSlider::for_param(&params.cc_valence, setter));
+        ui.add(slider(&params.cc_valence, setter));
         ui.end_row();
         ui.label("Arousal CC");
-        ui.add(ParamSlider::for_param(&params.cc_arousal, setter));
+        ui.add(slider(&params.cc_arousal, setter));
         ui.end_row();
         ui.label("CC channel");
-        ui.add(ParamSlider::for_param(&params.cc_channel, setter));
+        ui.add(slider(&params.cc_channel, setter));
         ui.end_row();
     });
 }
 
 /// The circumplex: valence left to right, arousal bottom to top, the trajectory fading with age.
-fn va_pad(ui: &mut egui::Ui, trajectory: &VecDeque<Pos2>, side: f32) {
+/// Returns the mood under the pointer while it is clicked or dragged.
+fn va_pad(ui: &mut egui::Ui, trajectory: &VecDeque<Pos2>, side: f32) -> Option<Va> {
     let side = side.max(80.0);
-    let (rect, _) = ui.allocate_exact_size(Vec2::splat(side), egui::Sense::hover());
+    let (rect, response) = ui.allocate_exact_size(Vec2::splat(side), egui::Sense::click_and_drag());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 4.0, Color32::from_gray(24));
     let grid = Stroke::new(1.0, Color32::from_gray(70));
@@ -249,4 +382,13 @@ fn va_pad(ui: &mut egui::Ui, trajectory: &VecDeque<Pos2>, side: f32) {
         font,
         text,
     );
+
+    if !(response.clicked() || response.dragged()) {
+        return None;
+    }
+    let pointer = response.interact_pointer_pos()?;
+    Some(Va {
+        valence: ((pointer.x - rect.left()) / rect.width() * 2.0 - 1.0).clamp(-1.0, 1.0),
+        arousal: ((rect.bottom() - pointer.y) / rect.height() * 2.0 - 1.0).clamp(-1.0, 1.0),
+    })
 }

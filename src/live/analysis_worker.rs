@@ -167,6 +167,11 @@ impl AnalysisTask {
             return true;
         }
         let window_seconds = sanitize_window(self.controls.window_seconds.load(Ordering::Relaxed));
+        if self.was_frozen {
+            // Continue from whatever was held (possibly a mood picked by hand), without a jump.
+            self.smoothed = self.live.va();
+            self.target = self.smoothed;
+        }
         if self.was_frozen || window_seconds != self.window_seconds {
             self.analyzer = build_analyzer(self.sample_rate, channels, window_seconds);
             self.window_seconds = window_seconds;

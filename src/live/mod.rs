@@ -10,16 +10,22 @@
 
 mod analysis_worker;
 mod capture;
+mod keyframes;
+mod landscape_worker;
 mod level_meter;
 mod midi_cc;
 mod model;
+mod morph;
 mod state;
 
 pub use analysis_worker::{AnalysisControls, AnalysisWorker, VaPredictor};
 pub use capture::{capture_ring, CaptureReader, CaptureWriter, RING_SECONDS};
+pub use keyframes::{KeyframePolicy, KeyframeRequest};
+pub use landscape_worker::{Keyframe, LandscapeUpdate, LandscapeWorker};
 pub use level_meter::LevelMeter;
 pub use midi_cc::{va_to_cc, CcEvent, CcScheduler, CcTarget};
 pub use model::load_predictor;
+pub use morph::Morph;
 pub use state::LiveState;
 
 /// The highest sample rate the plugin promises to handle; the ring is sized for it.
