@@ -208,6 +208,33 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
+/// An analysis record with the model's valence, arousal and quadrant appended.
+#[derive(Debug, Clone, Serialize)]
+pub struct MoodRecord<'a> {
+    /// The analysis columns.
+    #[serde(flatten)]
+    pub analysis: AnalyzeRecord<'a>,
+    /// The VA columns (empty without a usable model).
+    #[serde(flatten)]
+    pub va: crate::va::VaColumns,
+}
+
+/// The clip summary ends the output: one `{"summary": ...}` line in JSONL; on stderr for CSV,
+/// which must stay one table.
+fn write_clip_summary<W: Write>(
+    writer: &mut RecordWriter<W>,
+    format: OutputFormat,
+    summary: &crate::va::ClipSummary,
+) -> anyhow::Result<()> {
+    match format {
+        OutputFormat::Jsonl => writer.write(&serde_json::json!({ "summary": summary })),
+        OutputFormat::Csv => {
+            eprintln!("summary: {}", serde_json::to_string(summary)?);
+            Ok(())
+        }
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     if !(args.window.is_finite() && args.window > 0.0) {
         bail!("--window must be a positive number of seconds");
@@ -219,16 +246,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         window_seconds: args.window,
         hop_seconds: args.hop,
     };
+    // A missing or broken model costs the VA columns (left empty), never the analysis.
+    let va_model = crate::va::VaModel::embedded()
+        .inspect_err(|e| eprintln!("moodscape: warning: {e}; valence/arousal left empty"))
+        .ok();
+    let mut clip = crate::va::ClipAccumulator::default();
     let stdout = io::stdout().lock();
     let mut writer = RecordWriter::new(BufWriter::new(stdout), args.format);
     let mut write_error: Option<anyhow::Error> = None;
     let outcome = analyze_file(&args.audio, config, |summary| {
+        let va = va_model.as_ref().map(|model| model.predict(summary));
+        va.inspect(|va| clip.add(*va));
         if write_error.is_none() {
-            if let Err(e) = writer.write(&AnalyzeRecord::new(summary, args.features)) {
+            let record = MoodRecord {
+                analysis: AnalyzeRecord::new(summary, args.features),
+                va: va.into(),
+            };
+            if let Err(e) = writer.write(&record) {
                 write_error = Some(e);
             }
         }
     })?;
+    if let (None, Some(summary)) = (&write_error, clip.summary()) {
+        write_error = write_clip_summary(&mut writer, args.format, &summary).err();
+    }
     let result = match write_error {
         Some(e) => Err(e),
         None => writer.finish().map(drop),

@@ -25,3 +25,21 @@ impl Va {
         }
     }
 }
+
+pub mod card;
+pub mod dataset;
+pub mod evaluation;
+pub mod features;
+pub mod folds;
+pub mod forest;
+pub mod linear;
+pub mod metrics;
+pub mod model;
+pub mod smoothing;
+pub mod summary;
+pub mod targets;
+pub mod train;
+
+pub use model::{VaModel, VaModelError};
+pub use smoothing::VaSmoother;
+pub use summary::{ClipAccumulator, ClipSummary, VaColumns};

@@ -1,0 +1,52 @@
+//! Cross-validation folds that split clips, never windows, stratified by quadrant.
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// Assigns each clip to one of `k` folds. Clips of each stratum are shuffled with `seed` and dealt
+/// round-robin (continuing across strata), so every fold gets a near-equal share of each quadrant.
+pub fn stratified_clip_folds(strata: &[u8], k: usize, seed: u64) -> Vec<usize> {
+    let k = k.max(2);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut fold_of_clip = vec![0; strata.len()];
+    let mut distinct: Vec<u8> = strata.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut next_fold = 0;
+    for stratum in distinct {
+        let mut members: Vec<usize> = (0..strata.len())
+            .filter(|&clip| strata[clip] == stratum)
+            .collect();
+        members.shuffle(&mut rng);
+        for clip in members {
+            fold_of_clip[clip] = next_fold;
+            next_fold = (next_fold + 1) % k;
+        }
+    }
+    fold_of_clip
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_are_balanced_and_seeded() {
+        let strata: Vec<u8> = (0..900).map(|i| (i % 4) as u8 + 1).collect();
+        let folds = stratified_clip_folds(&strata, 10, 3);
+        for fold in 0..10 {
+            for quadrant in 1..=4u8 {
+                let count = (0..900)
+                    .filter(|&c| folds[c] == fold && strata[c] == quadrant)
+                    .count();
+                assert!(
+                    (22..=23).contains(&count),
+                    "fold {fold} Q{quadrant}: {count}"
+                );
+            }
+        }
+        assert_eq!(folds, stratified_clip_folds(&strata, 10, 3));
+        assert_ne!(folds, stratified_clip_folds(&strata, 10, 4));
+    }
+}

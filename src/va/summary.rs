@@ -1,0 +1,121 @@
+//! Per-window VA columns and the clip-level summary that `moodscape analyze` prints.
+
+use serde::Serialize;
+
+use super::Va;
+
+/// Quadrant names as the 4Q dataset writes them.
+pub const QUADRANT_NAMES: [&str; 4] = ["Q1", "Q2", "Q3", "Q4"];
+
+/// The VA columns added to each analysis record (`None` when no usable model is built in).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct VaColumns {
+    /// Predicted valence on [-1, 1].
+    pub valence: Option<f32>,
+    /// Predicted arousal on [-1, 1].
+    pub arousal: Option<f32>,
+    /// Quadrant of the prediction, "Q1".."Q4".
+    pub quadrant: Option<&'static str>,
+}
+
+impl From<Option<Va>> for VaColumns {
+    fn from(va: Option<Va>) -> Self {
+        Self {
+            valence: va.map(|va| va.valence),
+            arousal: va.map(|va| va.arousal),
+            quadrant: va.map(|va| QUADRANT_NAMES[va.quadrant() as usize - 1]),
+        }
+    }
+}
+
+/// The whole clip in one line: mean of its window predictions, as the model card scores clips.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClipSummary {
+    /// Windows averaged.
+    pub windows: usize,
+    /// Mean valence over the windows.
+    pub valence: f32,
+    /// Mean arousal over the windows.
+    pub arousal: f32,
+    /// Quadrant of the mean: the clip-level call.
+    pub quadrant: &'static str,
+    /// Spread of valence over the windows: how much the mood moves.
+    pub valence_std: f32,
+    /// Spread of arousal over the windows.
+    pub arousal_std: f32,
+    /// Share of windows in Q1..Q4.
+    pub quadrant_shares: [f32; 4],
+}
+
+/// Accumulates window predictions into a [`ClipSummary`].
+#[derive(Debug, Clone, Default)]
+pub struct ClipAccumulator {
+    /// Sum and sum of squares of valence.
+    valence: (f64, f64),
+    /// Sum and sum of squares of arousal.
+    arousal: (f64, f64),
+    /// Windows per quadrant.
+    quadrants: [usize; 4],
+    /// Windows seen.
+    windows: usize,
+}
+
+impl ClipAccumulator {
+    /// Adds one window's prediction.
+    pub fn add(&mut self, va: Va) {
+        let (v, a) = (va.valence as f64, va.arousal as f64);
+        self.valence.0 += v;
+        self.valence.1 += v * v;
+        self.arousal.0 += a;
+        self.arousal.1 += a * a;
+        self.quadrants[va.quadrant() as usize - 1] += 1;
+        self.windows += 1;
+    }
+
+    /// The summary, or `None` before the first window.
+    pub fn summary(&self) -> Option<ClipSummary> {
+        if self.windows == 0 {
+            return None;
+        }
+        let n = self.windows as f64;
+        let stats = |(sum, squares): (f64, f64)| {
+            let mean = sum / n;
+            (
+                mean as f32,
+                (squares / n - mean * mean).max(0.0).sqrt() as f32,
+            )
+        };
+        let (valence, valence_std) = stats(self.valence);
+        let (arousal, arousal_std) = stats(self.arousal);
+        let mean = Va { valence, arousal };
+        Some(ClipSummary {
+            windows: self.windows,
+            valence,
+            arousal,
+            quadrant: QUADRANT_NAMES[mean.quadrant() as usize - 1],
+            valence_std,
+            arousal_std,
+            quadrant_shares: self.quadrants.map(|count| (count as f64 / n) as f32),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_is_the_mean_and_its_quadrant() {
+        let mut clip = ClipAccumulator::default();
+        assert!(clip.summary().is_none());
+        for (valence, arousal) in [(0.5, -0.2), (0.1, -0.4), (-0.3, 0.3)] {
+            clip.add(Va { valence, arousal });
+        }
+        let summary = clip.summary().unwrap();
+        assert_eq!(summary.windows, 3);
+        assert!((summary.valence - 0.1).abs() < 1e-6);
+        assert!((summary.arousal + 0.1).abs() < 1e-6);
+        assert_eq!(summary.quadrant, "Q4");
+        assert_eq!(summary.quadrant_shares, [0.0, 1.0 / 3.0, 0.0, 2.0 / 3.0]);
+    }
+}
