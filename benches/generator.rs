@@ -1,0 +1,126 @@
+//! Single-thread 64×64 inference time of the landscape generator, against baselines measured in
+//! the same run:
+//! - the same network through candle's built-in NCHW `conv2d`;
+//! - the same network through the unfused im2col training graph;
+//! - per upsampling stage, candle's `conv_transpose2d` (the usual GAN upsampler, a direct loop on
+//!   the CPU) against nearest upsampling + im2col matmul convolution of the same shapes.
+//!
+//! Run with `cargo bench --bench generator`.
+
+use candle_core::{Device, Tensor};
+use moodscape::landscape::generator::{ConvPath, DEFAULT_CHANNELS};
+use moodscape::landscape::layers::{upsample2x, Conv3x3};
+use moodscape::landscape::{Generator, Latent};
+use moodscape::va::Va;
+use std::time::Instant;
+
+/// Median milliseconds of `runs` calls after `warmup` untimed ones.
+fn time_ms(warmup: usize, runs: usize, mut f: impl FnMut()) -> f64 {
+    for _ in 0..warmup {
+        f();
+    }
+    let mut samples: Vec<f64> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+fn main() {
+    // candle's element-wise ops have their own worker pool sized by this variable; the generator's
+    // own ops never reach its size threshold at 64×64, but the baselines do.
+    std::env::set_var("CANDLE_NUM_THREADS", "1");
+    let generator = match Generator::embedded() {
+        Ok(generator) => generator,
+        Err(error) => {
+            eprintln!("generator bench skipped: {error}");
+            return;
+        }
+    };
+    let latent = Latent::from_seed(9);
+    let va = Va {
+        valence: 0.3,
+        arousal: -0.4,
+    };
+    let fused = time_ms(20, 200, || {
+        generator.generate(&latent, va).unwrap();
+    });
+    let z = Tensor::from_vec(
+        latent.values.clone(),
+        (1, latent.values.len()),
+        &Device::Cpu,
+    )
+    .unwrap();
+    let va_tensor = Tensor::new(&[[va.valence, va.arousal]], &Device::Cpu).unwrap();
+    let net = generator.net();
+    let unfused = time_ms(10, 100, || {
+        generator.on_generator_thread(|| {
+            net.forward_with(&z, &va_tensor, ConvPath::Im2colMatmul)
+                .unwrap()
+                .to_vec3::<f32>()
+                .ok()
+        });
+    });
+    let builtin = time_ms(10, 100, || {
+        generator.on_generator_thread(|| {
+            net.forward_with(&z, &va_tensor, ConvPath::CandleConv2d)
+                .unwrap()
+                .to_vec3::<f32>()
+                .ok()
+        });
+    });
+    println!(
+        "generator {}x{} on one thread:",
+        generator.image_size(),
+        generator.image_size()
+    );
+    println!("  fused im2col+matmul (shipped)   {fused:7.3} ms/image");
+    println!(
+        "  unfused im2col training graph   {unfused:7.3} ms/image  ({:.2}x the shipped time)",
+        unfused / fused
+    );
+    println!(
+        "  candle conv2d (NCHW built-in)   {builtin:7.3} ms/image  ({:.2}x the shipped time)",
+        builtin / fused
+    );
+
+    // Transposed convolution against upsample + matmul conv, stage by stage.
+    let mut transposed_total = 0.0;
+    let mut matmul_total = 0.0;
+    let mut side = 4;
+    for pair in DEFAULT_CHANNELS.windows(2) {
+        let (cin, cout) = (pair[0], pair[1]);
+        let x_nhwc = Tensor::randn(0f32, 1.0, (1, side, side, cin), &Device::Cpu).unwrap();
+        let x_nchw = x_nhwc.permute((0, 3, 1, 2)).unwrap().contiguous().unwrap();
+        let kernel = Tensor::randn(0f32, 0.05, (cin, cout, 4, 4), &Device::Cpu).unwrap();
+        let varmap = candle_nn::VarMap::new();
+        let conv = Conv3x3::new(
+            cin,
+            cout,
+            candle_nn::VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &Device::Cpu),
+        )
+        .unwrap();
+        let transposed = time_ms(5, 50, || {
+            generator.on_generator_thread(|| x_nchw.conv_transpose2d(&kernel, 1, 0, 2, 1).unwrap());
+        });
+        let matmul = time_ms(5, 50, || {
+            generator.on_generator_thread(|| conv.forward(&upsample2x(&x_nhwc).unwrap()).unwrap());
+        });
+        println!(
+            "  stage {side:>2}->{:<3} {cin:>3}->{cout:<3}: conv_transpose2d {transposed:7.3} ms, upsample+matmul conv {matmul:7.3} ms ({:.2}x faster)",
+            side * 2,
+            transposed / matmul
+        );
+        transposed_total += transposed;
+        matmul_total += matmul;
+        side *= 2;
+    }
+    println!(
+        "  all stages: conv_transpose2d {transposed_total:.3} ms vs upsample+matmul {matmul_total:.3} ms ({:.2}x faster)",
+        transposed_total / matmul_total
+    );
+}

@@ -1,0 +1,127 @@
+//! `moodscape train-landscape` (also `cargo xtask train-landscape`): trains the VA-conditioned
+//! landscape GAN on a folder of photos within a time budget, resumably.
+
+use crate::landscape::dataset::build_training_set;
+use crate::landscape::generator::DEFAULT_CHANNELS;
+use crate::landscape::labeller::ImageVaLabeller;
+use crate::landscape::training::{train, TrainConfig};
+use anyhow::Context;
+use std::path::PathBuf;
+
+/// Command-line options.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Folders of training photos (jpg/png); repeat for several. Each photo is labelled with VA
+    /// by the image labeller.
+    #[arg(long, default_value = "../shared/data/landscapes/images")]
+    data: Vec<PathBuf>,
+    /// OASIS folder whose Scenery images join the data with their human VA ratings.
+    #[arg(long, default_value = "../shared/data/images-oasis")]
+    oasis: PathBuf,
+    /// Train on --data only, without OASIS scenery.
+    #[arg(long)]
+    no_oasis: bool,
+    /// Image VA labeller file (default: the one built into the binary).
+    #[arg(long)]
+    labeller: Option<PathBuf>,
+    /// Run directory: checkpoint, state and sample grids; an existing run resumes.
+    #[arg(long, default_value = "target/landscape-run")]
+    run_dir: PathBuf,
+    /// Where the EMA generator weights are exported at every checkpoint.
+    #[arg(long, default_value = "models/landscape-gen.safetensors")]
+    out: PathBuf,
+    /// Wall-clock budget of this invocation, in minutes.
+    #[arg(long, default_value_t = 40.0)]
+    minutes: f64,
+    /// Minutes between checkpoints (each also writes a sample grid).
+    #[arg(long, default_value_t = 5.0)]
+    checkpoint_minutes: f64,
+    /// Image side: 64 or 128.
+    #[arg(long, default_value_t = 64)]
+    size: u32,
+    /// Images per batch.
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Generator learning rate.
+    #[arg(long, default_value_t = 3e-4)]
+    lr_g: f64,
+    /// Discriminator learning rate.
+    #[arg(long, default_value_t = 3e-4)]
+    lr_d: f64,
+    /// Weight of the affective (auxiliary VA regression) loss.
+    #[arg(long, default_value_t = 1.0)]
+    affective_weight: f64,
+    /// Weight of the mode-seeking diversity loss.
+    #[arg(long, default_value_t = 0.2)]
+    diversity_weight: f64,
+    /// Decay of the exported moving average of generator weights.
+    #[arg(long, default_value_t = 0.995)]
+    ema_decay: f64,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Thumbnail cache.
+    #[arg(long, default_value = "target/landscape-cache")]
+    cache: PathBuf,
+}
+
+/// Generator channel widths for an image side.
+pub fn channels_for_size(size: u32) -> anyhow::Result<Vec<usize>> {
+    match size {
+        64 => Ok(DEFAULT_CHANNELS.to_vec()),
+        128 => Ok(vec![128, 96, 64, 32, 16, 8]),
+        other => anyhow::bail!("--size must be 64 or 128, not {other}"),
+    }
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let labeller = match &args.labeller {
+        Some(path) => ImageVaLabeller::from_bytes(
+            &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+        )?,
+        None => ImageVaLabeller::embedded()?,
+    };
+    let channels = channels_for_size(args.size)?;
+    let oasis = (!args.no_oasis).then_some(args.oasis.as_path());
+    let set = build_training_set(&args.data, oasis, &labeller, args.size, &args.cache)?;
+    let human = set
+        .sources
+        .iter()
+        .filter(|s| **s == crate::landscape::dataset::LabelSource::Human)
+        .count();
+    eprintln!(
+        "training on {} images ({} with human VA ratings), {}px",
+        set.len(),
+        human,
+        set.size
+    );
+    let config = TrainConfig {
+        run_dir: args.run_dir,
+        export: args.out,
+        minutes: args.minutes,
+        checkpoint_minutes: args.checkpoint_minutes,
+        batch: args.batch,
+        lr_generator: args.lr_g,
+        lr_discriminator: args.lr_d,
+        affective_weight: args.affective_weight,
+        diversity_weight: args.diversity_weight,
+        ema_decay: args.ema_decay,
+        channels,
+        seed: args.seed,
+    };
+    std::fs::create_dir_all(&config.run_dir)?;
+    std::fs::write(
+        config.run_dir.join("config.json"),
+        serde_json::to_string_pretty(&config)?,
+    )?;
+    let state = train(&set, &config)?;
+    eprintln!(
+        "done: {} steps, {} images seen, {:.1} min trained in total; weights in {}",
+        state.steps,
+        state.images_seen,
+        state.seconds / 60.0,
+        config.export.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! Training photographs: folders of photos (the 4 319 landscapes by default, or anyone's own)
+//! plus OASIS scenery with its human VA ratings, decoded once to square thumbnails and cached.
+
+use super::features::{image_features, square_thumbnail};
+use super::labeller::ImageVaLabeller;
+use super::LandscapeError;
+use crate::va::Va;
+use image::RgbImage;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// One OASIS row.
+#[derive(Debug, Clone)]
+pub struct OasisRecord {
+    /// Image name without extension (`images/<theme>.jpg`).
+    pub theme: String,
+    /// Person, Scenery, Object or Animal.
+    pub category: String,
+    /// Mean ratings mapped from 1-7 to [-1, 1] with (x - 4) / 3.
+    pub va: Va,
+}
+
+/// Reads `OASIS.csv`.
+pub fn read_oasis_csv(path: &Path) -> Result<Vec<OasisRecord>, LandscapeError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| LandscapeError::Io(format!("{}: {e}", path.display())))?;
+    let mut records = Vec::new();
+    for (line_number, line) in text.lines().enumerate().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        if fields.len() < 10 {
+            continue;
+        }
+        let parse = |s: &str| -> Result<f32, LandscapeError> {
+            s.trim()
+                .parse::<f32>()
+                .map_err(|e| LandscapeError::Io(format!("OASIS line {}: {e}", line_number + 1)))
+        };
+        records.push(OasisRecord {
+            theme: fields[1].trim().to_string(),
+            category: fields[2].trim().to_string(),
+            va: Va {
+                valence: (parse(fields[4])? - 4.0) / 3.0,
+                arousal: (parse(fields[7])? - 4.0) / 3.0,
+            },
+        });
+    }
+    Ok(records)
+}
+
+/// Image files (jpg, jpeg, png) directly inside `dir`, sorted by name for reproducibility.
+pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>, LandscapeError> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| LandscapeError::Io(format!("{}: {e}", dir.display())))?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            path.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "jpg" | "jpeg" | "png"))
+        })
+        .collect();
+    paths.sort();
+    Ok(paths)
+}
+
+/// Decodes `paths` in parallel to `size`² thumbnails; unreadable files are skipped (and counted).
+pub fn load_thumbnails(paths: &[PathBuf], size: u32) -> (Vec<(PathBuf, RgbImage)>, usize) {
+    let progress = indicatif::ProgressBar::new(paths.len() as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("decoding {bar:30} {pos}/{len} {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let decoded: Vec<Option<(PathBuf, RgbImage)>> = paths
+        .par_iter()
+        .map(|path| {
+            let result = image::open(path)
+                .ok()
+                .map(|img| (path.clone(), square_thumbnail(&img, size)));
+            progress.inc(1);
+            result
+        })
+        .collect();
+    progress.finish_and_clear();
+    let failed = decoded.iter().filter(|d| d.is_none()).count();
+    (decoded.into_iter().flatten().collect(), failed)
+}
+
+/// Thumbnails of a folder, cached in `cache_dir` keyed by folder, file list and size.
+pub fn cached_thumbnails(
+    dir: &Path,
+    size: u32,
+    cache_dir: &Path,
+) -> Result<Vec<(String, RgbImage)>, LandscapeError> {
+    let paths = list_images(dir)?;
+    let mut key = 0xcbf2_9ce4_8422_2325u64;
+    for part in std::iter::once(dir.to_string_lossy().to_string())
+        .chain(paths.iter().map(|p| p.to_string_lossy().to_string()))
+        .chain(std::iter::once(size.to_string()))
+    {
+        for byte in part.bytes() {
+            key = (key ^ byte as u64).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    let cache_file = cache_dir.join(format!("thumbs-{key:016x}.bin"));
+    if let Ok(bytes) = std::fs::read(&cache_file) {
+        if let Ok(entries) = bincode::deserialize::<Vec<(String, Vec<u8>)>>(&bytes) {
+            let images: Option<Vec<(String, RgbImage)>> = entries
+                .into_iter()
+                .map(|(name, raw)| RgbImage::from_raw(size, size, raw).map(|img| (name, img)))
+                .collect();
+            if let Some(images) = images {
+                return Ok(images);
+            }
+        }
+    }
+    let (images, failed) = load_thumbnails(&paths, size);
+    if failed > 0 {
+        eprintln!("skipped {failed} unreadable images in {}", dir.display());
+    }
+    let entries: Vec<(String, Vec<u8>)> = images
+        .into_iter()
+        .map(|(path, img)| {
+            (
+                path.file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_default(),
+                img.into_raw(),
+            )
+        })
+        .collect();
+    std::fs::create_dir_all(cache_dir)
+        .map_err(|e| LandscapeError::Io(format!("{}: {e}", cache_dir.display())))?;
+    let bytes = bincode::serialize(&entries).map_err(|e| LandscapeError::Io(e.to_string()))?;
+    std::fs::write(&cache_file, bytes)
+        .map_err(|e| LandscapeError::Io(format!("{}: {e}", cache_file.display())))?;
+    Ok(entries
+        .into_iter()
+        .map(|(name, raw)| {
+            (
+                name,
+                RgbImage::from_raw(size, size, raw).expect("size checked"),
+            )
+        })
+        .collect())
+}
+
+/// Where a training image's VA label came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelSource {
+    /// OASIS human ratings.
+    Human,
+    /// Predicted by the image VA labeller.
+    Labeller,
+}
+
+/// Everything the GAN trains on, in memory.
+pub struct TrainingSet {
+    /// Thumbnail side in pixels.
+    pub size: usize,
+    /// Image names (file stems), for nearest-neighbour reports.
+    pub names: Vec<String>,
+    /// `N · size · size · 3` bytes, NHWC.
+    pub pixels: Vec<u8>,
+    /// VA on the labeller's/raters' scale.
+    pub labels: Vec<Va>,
+    /// Where each label came from.
+    pub sources: Vec<LabelSource>,
+    /// VA mapped to each axis' percentile on [-1, 1]: the generator's conditioning input.
+    pub conditioning: Vec<Va>,
+}
+
+impl TrainingSet {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// True when there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Image `i` as bytes.
+    pub fn image(&self, i: usize) -> &[u8] {
+        let per = self.size * self.size * 3;
+        &self.pixels[i * per..(i + 1) * per]
+    }
+}
+
+/// Maps values to their percentile on [-1, 1]: labeller outputs are shrunk towards the mean and
+/// differ in spread from human ratings, while the generator's VA input should use its whole range.
+pub fn percentile_codes(values: &[f32]) -> Vec<f32> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let mut codes = vec![0.0; values.len()];
+    let denominator = (values.len().max(2) - 1) as f32;
+    for (rank, &i) in order.iter().enumerate() {
+        codes[i] = 2.0 * rank as f32 / denominator - 1.0;
+    }
+    codes
+}
+
+/// Builds the training set: every photo in `folders` labelled by `labeller`, plus the OASIS images
+/// of category Scenery with their human ratings when `oasis_dir` is given.
+pub fn build_training_set(
+    folders: &[PathBuf],
+    oasis_dir: Option<&Path>,
+    labeller: &ImageVaLabeller,
+    size: u32,
+    cache_dir: &Path,
+) -> Result<TrainingSet, LandscapeError> {
+    let mut names = Vec::new();
+    let mut images = Vec::new();
+    let mut labels = Vec::new();
+    let mut sources = Vec::new();
+    for folder in folders {
+        let thumbnails = cached_thumbnails(folder, size, cache_dir)?;
+        let features: Vec<_> = thumbnails
+            .par_iter()
+            .map(|(_, img)| image_features(img))
+            .collect();
+        let predicted = labeller.label_features(&features)?;
+        for ((name, img), va) in thumbnails.into_iter().zip(predicted) {
+            names.push(name);
+            images.push(img);
+            labels.push(va);
+            sources.push(LabelSource::Labeller);
+        }
+    }
+    if let Some(dir) = oasis_dir {
+        let records = read_oasis_csv(&dir.join("OASIS.csv"))?;
+        let thumbnails = cached_thumbnails(&dir.join("images"), size, cache_dir)?;
+        for (name, img) in thumbnails {
+            if let Some(record) = records
+                .iter()
+                .find(|r| r.theme == name && r.category == "Scenery")
+            {
+                names.push(format!("oasis:{name}"));
+                images.push(img);
+                labels.push(record.va);
+                sources.push(LabelSource::Human);
+            }
+        }
+    }
+    if images.is_empty() {
+        return Err(LandscapeError::Io("no training images found".into()));
+    }
+    let valence = percentile_codes(&labels.iter().map(|va| va.valence).collect::<Vec<_>>());
+    let arousal = percentile_codes(&labels.iter().map(|va| va.arousal).collect::<Vec<_>>());
+    let conditioning = valence
+        .iter()
+        .zip(&arousal)
+        .map(|(&v, &a)| Va {
+            valence: v,
+            arousal: a,
+        })
+        .collect();
+    let pixels = images.into_iter().flat_map(|img| img.into_raw()).collect();
+    Ok(TrainingSet {
+        size: size as usize,
+        names,
+        pixels,
+        labels,
+        sources,
+        conditioning,
+    })
+}

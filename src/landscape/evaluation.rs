@@ -1,0 +1,256 @@
+//! Metrics of a trained generator, all computed on generated images:
+//! emotion consistency (Spearman ρ between conditioning VA and the labeller's VA), diversity
+//! (distance between seeds at the same VA; a collapsed generator scores 0) and a realism proxy
+//! (nearest-neighbour distances to the training set, against real-to-real distances, plus a
+//! cross-validated real-vs-generated classifier).
+
+use super::features::{image_features, FEATURE_COUNT};
+use super::grid::axis_values;
+use super::labeller::ImageVaLabeller;
+use super::latent::Latent;
+use super::LandscapeError;
+use crate::va::Va;
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+/// Spearman rank correlation (ties get average ranks).
+pub fn spearman(a: &[f32], b: &[f32]) -> f64 {
+    fn ranks(values: &[f32]) -> Vec<f64> {
+        let mut order: Vec<usize> = (0..values.len()).collect();
+        order.sort_by(|&i, &j| values[i].total_cmp(&values[j]));
+        let mut ranks = vec![0.0; values.len()];
+        let mut start = 0;
+        while start < order.len() {
+            let mut end = start;
+            while end + 1 < order.len() && values[order[end + 1]] == values[order[start]] {
+                end += 1;
+            }
+            for &i in &order[start..=end] {
+                ranks[i] = (start + end) as f64 / 2.0;
+            }
+            start = end + 1;
+        }
+        ranks
+    }
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = ra.len().max(1) as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt().max(1e-12)
+}
+
+/// Root-mean-square pixel difference between two equal-size images, on a 0-1 scale.
+pub fn image_distance(a: &RgbImage, b: &RgbImage) -> f32 {
+    let sum: f32 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| {
+            let d = (x as f32 - y as f32) / 255.0;
+            d * d
+        })
+        .sum();
+    (sum / a.as_raw().len().max(1) as f32).sqrt()
+}
+
+/// Mean RMS distance over all pairs of `images` (0 for a collapsed set).
+pub fn mean_pairwise_distance(images: &[RgbImage]) -> f32 {
+    let mut total = 0.0;
+    let mut pairs = 0;
+    for i in 0..images.len() {
+        for j in i + 1..images.len() {
+            total += image_distance(&images[i], &images[j]);
+            pairs += 1;
+        }
+    }
+    if pairs == 0 {
+        0.0
+    } else {
+        total / pairs as f32
+    }
+}
+
+/// Everything the model card reports.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EvaluationReport {
+    /// Seeds per VA cell.
+    pub seeds: usize,
+    /// VA steps per axis.
+    pub steps: usize,
+    /// Spearman ρ between conditioning valence and the labeller's valence of the image.
+    pub rho_valence: f64,
+    /// Spearman ρ between conditioning arousal and the labeller's arousal of the image.
+    pub rho_arousal: f64,
+    /// Cross-talk: ρ between conditioning valence and labelled arousal.
+    pub rho_valence_to_arousal: f64,
+    /// Cross-talk: ρ between conditioning arousal and labelled valence.
+    pub rho_arousal_to_valence: f64,
+    /// Mean RMS distance between different seeds at the same VA (0 = collapsed).
+    pub diversity_same_va: f32,
+    /// Mean RMS distance between random pairs of training images (the data's own spread).
+    pub diversity_training: f32,
+    /// Mean RMS distance between the VA extremes of one seed (how far VA moves an image).
+    pub va_effect_same_seed: f32,
+    /// Median distance from a generated image to its nearest training image.
+    pub nn_generated_to_train_median: f32,
+    /// Smallest such distance (a copy would be near 0).
+    pub nn_generated_to_train_min: f32,
+    /// Median distance from held-out real images to their nearest other training image.
+    pub nn_real_to_train_median: f32,
+    /// Smallest real-to-real nearest-neighbour distance (near-duplicates in the data).
+    pub nn_real_to_train_min: f32,
+    /// 5-fold cross-validated accuracy of a random forest telling real from generated from
+    /// their image features (0.5 = indistinguishable).
+    pub real_vs_generated_accuracy: f64,
+}
+
+/// Evaluates a batch generator on a `steps`² VA grid × `seeds` seeds against `training` images.
+pub fn evaluate(
+    generate: impl Fn(&[Latent], &[Va]) -> Result<Vec<RgbImage>, LandscapeError>,
+    labeller: &ImageVaLabeller,
+    training: &[RgbImage],
+    seeds: usize,
+    steps: usize,
+) -> Result<EvaluationReport, LandscapeError> {
+    let values = axis_values(steps);
+    let mut latents = Vec::new();
+    let mut moods = Vec::new();
+    for seed in 0..seeds as u64 {
+        for &arousal in &values {
+            for &valence in &values {
+                latents.push(Latent::from_seed(1000 + seed));
+                moods.push(Va { valence, arousal });
+            }
+        }
+    }
+    let mut images = Vec::with_capacity(latents.len());
+    for (l, m) in latents.chunks(64).zip(moods.chunks(64)) {
+        images.extend(generate(l, m)?);
+    }
+    let features: Vec<[f32; FEATURE_COUNT]> = images.iter().map(image_features).collect();
+    let labelled = labeller.label_features(&features)?;
+    let cond_v: Vec<f32> = moods.iter().map(|m| m.valence).collect();
+    let cond_a: Vec<f32> = moods.iter().map(|m| m.arousal).collect();
+    let out_v: Vec<f32> = labelled.iter().map(|m| m.valence).collect();
+    let out_a: Vec<f32> = labelled.iter().map(|m| m.arousal).collect();
+
+    let cells = steps * steps;
+    let mut diversity = 0.0;
+    for cell in 0..cells {
+        let same_va: Vec<RgbImage> = (0..seeds)
+            .map(|s| images[s * cells + cell].clone())
+            .collect();
+        diversity += mean_pairwise_distance(&same_va);
+    }
+    let mut va_effect = 0.0;
+    for s in 0..seeds {
+        let corner = |row: usize, col: usize| &images[s * cells + row * steps + col];
+        let last = steps - 1;
+        va_effect += (image_distance(corner(0, 0), corner(last, last))
+            + image_distance(corner(0, last), corner(last, 0)))
+            / 2.0;
+    }
+
+    // Training spread and real-to-real nearest neighbours on a held-out slice of the data.
+    let stride = (training.len() / 400).max(1);
+    let held_out: Vec<usize> = (0..training.len()).step_by(stride).take(400).collect();
+    let sample: Vec<RgbImage> = held_out
+        .iter()
+        .take(60)
+        .map(|&i| training[i].clone())
+        .collect();
+    let diversity_training = mean_pairwise_distance(&sample);
+    let nearest = |image: &RgbImage, skip: Option<usize>| {
+        training
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != skip)
+            .map(|(_, t)| image_distance(image, t))
+            .fold(f32::INFINITY, f32::min)
+    };
+    let generated_probe: Vec<&RgbImage> =
+        images.iter().step_by((images.len() / 200).max(1)).collect();
+    let mut nn_generated: Vec<f32> = generated_probe
+        .iter()
+        .map(|img| nearest(img, None))
+        .collect();
+    let mut nn_real: Vec<f32> = held_out
+        .iter()
+        .take(200)
+        .map(|&i| nearest(&training[i], Some(i)))
+        .collect();
+    nn_generated.sort_by(f32::total_cmp);
+    nn_real.sort_by(f32::total_cmp);
+    let median = |v: &[f32]| v.get(v.len() / 2).copied().unwrap_or(0.0);
+
+    let real_features: Vec<[f32; FEATURE_COUNT]> = held_out
+        .iter()
+        .map(|&i| image_features(&training[i]))
+        .collect();
+    let accuracy = real_vs_generated_accuracy(&real_features, &features)?;
+
+    Ok(EvaluationReport {
+        seeds,
+        steps,
+        rho_valence: spearman(&cond_v, &out_v),
+        rho_arousal: spearman(&cond_a, &out_a),
+        rho_valence_to_arousal: spearman(&cond_v, &out_a),
+        rho_arousal_to_valence: spearman(&cond_a, &out_v),
+        diversity_same_va: diversity / cells as f32,
+        diversity_training,
+        va_effect_same_seed: va_effect / seeds as f32,
+        nn_generated_to_train_median: median(&nn_generated),
+        nn_generated_to_train_min: nn_generated.first().copied().unwrap_or(0.0),
+        nn_real_to_train_median: median(&nn_real),
+        nn_real_to_train_min: nn_real.first().copied().unwrap_or(0.0),
+        real_vs_generated_accuracy: accuracy,
+    })
+}
+
+/// 5-fold cross-validated accuracy of a random forest separating real from generated images on
+/// balanced classes.
+fn real_vs_generated_accuracy(
+    real: &[[f32; FEATURE_COUNT]],
+    generated: &[[f32; FEATURE_COUNT]],
+) -> Result<f64, LandscapeError> {
+    use smartcore::ensemble::random_forest_classifier::{
+        RandomForestClassifier, RandomForestClassifierParameters,
+    };
+    use smartcore::linalg::basic::matrix::DenseMatrix;
+    let n = real.len().min(generated.len());
+    let step = (generated.len() / n.max(1)).max(1);
+    let rows: Vec<Vec<f64>> = real
+        .iter()
+        .take(n)
+        .chain(generated.iter().step_by(step).take(n))
+        .map(|r| r.iter().map(|&v| v as f64).collect())
+        .collect();
+    let labels: Vec<u32> = (0..rows.len()).map(|i| u32::from(i >= n)).collect();
+    let folds = 5;
+    let mut correct = 0usize;
+    for fold in 0..folds {
+        let (train, test): (Vec<usize>, Vec<usize>) =
+            (0..rows.len()).partition(|i| i % folds != fold);
+        let matrix = |index: &[usize]| {
+            DenseMatrix::from_2d_vec(&index.iter().map(|&i| rows[i].clone()).collect::<Vec<_>>())
+        };
+        let x = matrix(&train).map_err(|e| LandscapeError::Model(e.to_string()))?;
+        let y: Vec<u32> = train.iter().map(|&i| labels[i]).collect();
+        let params = RandomForestClassifierParameters::default()
+            .with_n_trees(100)
+            .with_seed(fold as u64);
+        let forest = RandomForestClassifier::fit(&x, &y, params)
+            .map_err(|e| LandscapeError::Model(e.to_string()))?;
+        let predicted = forest
+            .predict(&matrix(&test).map_err(|e| LandscapeError::Model(e.to_string()))?)
+            .map_err(|e| LandscapeError::Model(e.to_string()))?;
+        correct += test
+            .iter()
+            .zip(&predicted)
+            .filter(|(&i, &p)| labels[i] == p)
+            .count();
+    }
+    Ok(correct as f64 / rows.len().max(1) as f64)
+}
