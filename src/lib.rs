@@ -8,6 +8,7 @@
 pub mod analysis;
 pub mod audio_file;
 pub mod cli;
+pub mod demo;
 mod editor;
 pub mod landscape;
 pub mod live;

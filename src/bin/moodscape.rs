@@ -14,6 +14,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a built-in four-mood piece (or a file) through the live pipeline; write the VA
+    /// timeline, landscape keyframes and a morph animation to ./moodscape-demo/.
+    Demo(moodscape::cli::demo::Args),
     /// Run the plugin with its editor as a standalone app (JACK, ALSA or a dummy backend).
     Standalone(moodscape::cli::standalone::Args),
     /// Rolling mood features of an audio file, one record per update.
@@ -35,6 +38,7 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
+        Command::Demo(args) => moodscape::cli::demo::run(args),
         Command::Standalone(args) => moodscape::cli::standalone::run(args),
         Command::Analyze(args) => moodscape::cli::analyze::run(args),
         Command::TrainVa(args) => moodscape::cli::train_va::run(args),

@@ -1,6 +1,7 @@
 //! Subcommands of the `moodscape` command-line tool. Each lives in its own module.
 
 pub mod analyze;
+pub mod demo;
 pub mod eval_landscape;
 pub mod grid;
 pub mod label_images;

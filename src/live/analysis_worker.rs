@@ -63,7 +63,7 @@ impl AnalysisWorker {
         let handle = std::thread::Builder::new()
             .name("moodscape-analysis".into())
             .spawn(move || {
-                let mut task = AnalysisTask::new(reader, sample_rate, live, controls, predictor);
+                let mut task = LivePipeline::new(reader, sample_rate, live, controls, predictor);
                 while !thread_stop.load(Ordering::Acquire) {
                     if !task.step() {
                         std::thread::sleep(IDLE_SLEEP);
@@ -92,8 +92,9 @@ impl Drop for AnalysisWorker {
     }
 }
 
-/// The state that lives on the analysis thread.
-struct AnalysisTask {
+/// Everything the analysis thread does, steppable on its own: the worker calls [`Self::step`] in
+/// a loop, and `moodscape demo` drives it synchronously so the demo runs the exact live path.
+pub struct LivePipeline {
     /// Source of captured frames.
     reader: CaptureReader,
     /// Host sample rate of the captured frames.
@@ -120,8 +121,8 @@ struct AnalysisTask {
     was_frozen: bool,
 }
 
-impl AnalysisTask {
-    fn new(
+impl LivePipeline {
+    pub fn new(
         reader: CaptureReader,
         sample_rate: f32,
         live: Arc<LiveState>,
@@ -147,7 +148,7 @@ impl AnalysisTask {
     }
 
     /// Processes one chunk; returns false when the ring was empty.
-    fn step(&mut self) -> bool {
+    pub fn step(&mut self) -> bool {
         let read = self.reader.read(&mut self.chunk);
         if read == 0 {
             return false;

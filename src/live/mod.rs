@@ -18,7 +18,7 @@ mod model;
 mod morph;
 mod state;
 
-pub use analysis_worker::{AnalysisControls, AnalysisWorker, VaPredictor};
+pub use analysis_worker::{AnalysisControls, AnalysisWorker, LivePipeline, VaPredictor};
 pub use capture::{capture_ring, CaptureReader, CaptureWriter, RING_SECONDS};
 pub use keyframes::{KeyframePolicy, KeyframeRequest};
 pub use landscape_worker::{Keyframe, LandscapeUpdate, LandscapeWorker};

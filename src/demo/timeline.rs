@@ -1,0 +1,208 @@
+//! The demo's VA timeline: rows sampled from the live state, a CSV and a plot.
+
+use anyhow::{Context, Result};
+use image::{Rgb, RgbImage};
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+use super::synth::SectionSpan;
+use crate::landscape::grid::draw_text;
+use crate::live::LiveState;
+use crate::va::Va;
+
+const KEY_NAMES: [&str; 12] = [
+    "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
+];
+
+/// One sample of what the plugin would be showing at time `t`.
+#[derive(Debug, Clone)]
+pub struct TimelineRow {
+    /// Seconds into the audio.
+    pub t: f64,
+    /// Smoothed mood, as published to the editor and the CCs.
+    pub va: Va,
+    /// The model's latest unsmoothed output.
+    pub raw: Va,
+    /// Tempo estimate, BPM.
+    pub tempo_bpm: f32,
+    /// Key, e.g. "A minor".
+    pub key: String,
+    /// K-weighted loudness, dB.
+    pub loudness_db: f32,
+    /// Name of the built-in section playing, empty for files.
+    pub section: &'static str,
+    /// Quadrant the section was written for (0 for files).
+    pub intended_quadrant: u8,
+}
+
+impl TimelineRow {
+    pub fn capture(t: f64, live: &LiveState, sections: &[SectionSpan]) -> Self {
+        let section = sections
+            .iter()
+            .find(|span| (f64::from(span.start)..f64::from(span.end)).contains(&t))
+            .or(sections.last().filter(|span| t >= f64::from(span.end)));
+        let warming = live.summaries.load(Ordering::Relaxed) == 0;
+        Self {
+            t,
+            va: live.va(),
+            raw: Va {
+                valence: live.raw_valence.load(Ordering::Relaxed),
+                arousal: live.raw_arousal.load(Ordering::Relaxed),
+            },
+            tempo_bpm: live.tempo_bpm.load(Ordering::Relaxed),
+            key: if warming {
+                String::new()
+            } else {
+                format!(
+                    "{} {}",
+                    KEY_NAMES[usize::from(live.key.load(Ordering::Relaxed) % 12)],
+                    format!("{:?}", live.mode()).to_lowercase()
+                )
+            },
+            loudness_db: live.loudness_db.load(Ordering::Relaxed),
+            section: section.map_or("", |span| span.section.name),
+            intended_quadrant: section.map_or(0, |span| span.section.quadrant),
+        }
+    }
+}
+
+pub fn write_csv(path: &Path, rows: &[TimelineRow]) -> Result<()> {
+    let mut out = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
+    );
+    writeln!(
+        out,
+        "t,valence,arousal,quadrant,raw_valence,raw_arousal,tempo_bpm,key,loudness_db,section,intended_quadrant"
+    )?;
+    for row in rows {
+        writeln!(
+            out,
+            "{:.2},{:.4},{:.4},{},{:.4},{:.4},{:.1},{},{:.1},{},{}",
+            row.t,
+            row.va.valence,
+            row.va.arousal,
+            row.va.quadrant(),
+            row.raw.valence,
+            row.raw.arousal,
+            row.tempo_bpm,
+            row.key,
+            row.loudness_db,
+            row.section,
+            row.intended_quadrant
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+const VALENCE_COLOUR: Rgb<u8> = Rgb([255, 170, 60]);
+const AROUSAL_COLOUR: Rgb<u8> = Rgb([90, 170, 255]);
+
+/// Valence and arousal over time on [-1, 1], with the sections marked.
+pub fn plot(rows: &[TimelineRow], sections: &[SectionSpan]) -> RgbImage {
+    let (width, height) = (960u32, 360u32);
+    let (left, right, top, bottom) = (50.0f32, 10.0f32, 30.0f32, 40.0f32);
+    let mut image = RgbImage::from_pixel(width, height, Rgb([20, 22, 28]));
+    let duration = rows.last().map_or(1.0, |r| r.t).max(1.0) as f32;
+    let plot_w = width as f32 - left - right;
+    let plot_h = height as f32 - top - bottom;
+    let x_of = |t: f32| left + t / duration * plot_w;
+    let y_of = |v: f32| top + (1.0 - (v.clamp(-1.0, 1.0) + 1.0) / 2.0) * plot_h;
+    let grey = Rgb([90, 90, 100]);
+    let text = Rgb([200, 200, 210]);
+
+    for value in [-1.0f32, -0.5, 0.0, 0.5, 1.0] {
+        let y = y_of(value);
+        draw_line(
+            &mut image,
+            (left, y),
+            (width as f32 - right, y),
+            if value == 0.0 {
+                grey
+            } else {
+                Rgb([45, 45, 55])
+            },
+        );
+        draw_text(
+            &mut image,
+            &format!("{value:+.1}"),
+            6,
+            y as i64 - 5,
+            2,
+            text,
+        );
+    }
+    for span in sections {
+        let x = x_of(span.start);
+        draw_line(&mut image, (x, top), (x, top + plot_h), grey);
+        draw_text(
+            &mut image,
+            &span.section.name.to_uppercase(),
+            x as i64 + 4,
+            8,
+            2,
+            text,
+        );
+    }
+    let mut t = 0.0;
+    while t <= duration {
+        draw_text(
+            &mut image,
+            &format!("{t:.0}S"),
+            x_of(t) as i64 - 6,
+            (height as f32 - bottom + 8.0) as i64,
+            2,
+            text,
+        );
+        t += 10.0;
+    }
+    for pair in rows.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        draw_line(
+            &mut image,
+            (x_of(a.t as f32), y_of(a.va.valence)),
+            (x_of(b.t as f32), y_of(b.va.valence)),
+            VALENCE_COLOUR,
+        );
+        draw_line(
+            &mut image,
+            (x_of(a.t as f32), y_of(a.va.arousal)),
+            (x_of(b.t as f32), y_of(b.va.arousal)),
+            AROUSAL_COLOUR,
+        );
+    }
+    draw_text(
+        &mut image,
+        "VALENCE",
+        (width as f32 - 200.0) as i64,
+        (height - 18) as i64,
+        2,
+        VALENCE_COLOUR,
+    );
+    draw_text(
+        &mut image,
+        "AROUSAL",
+        (width as f32 - 100.0) as i64,
+        (height - 18) as i64,
+        2,
+        AROUSAL_COLOUR,
+    );
+    image
+}
+
+/// A 2-pixel-wide line, clipped to the image.
+fn draw_line(image: &mut RgbImage, from: (f32, f32), to: (f32, f32), colour: Rgb<u8>) {
+    let steps = ((to.0 - from.0).abs().max((to.1 - from.1).abs()).ceil() as usize).max(1);
+    for step in 0..=steps {
+        let t = step as f32 / steps as f32;
+        let x = from.0 + (to.0 - from.0) * t;
+        let y = from.1 + (to.1 - from.1) * t;
+        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+            let (px, py) = (x as i64 + dx, y as i64 + dy);
+            if px >= 0 && py >= 0 && (px as u32) < image.width() && (py as u32) < image.height() {
+                image.put_pixel(px as u32, py as u32, colour);
+            }
+        }
+    }
+}

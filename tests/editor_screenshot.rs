@@ -1,0 +1,220 @@
+//! The standalone editor in a real X window (Xvfb), screenshotted like a person would see it.
+//!
+//! Runs `moodscape standalone --backend dummy`, waits for the landscape, then picks a mood on the
+//! VA pad with a real mouse click (xdotool) and checks that the landscape area is not blank and
+//! that it changes with the mood clearly more than it drifts on its own over the same time.
+//! Screenshots are kept under `target/screenshots/`.
+//!
+//! Needs `Xvfb`, `xdotool` and ImageMagick's `import` (installed by `.ci/run`).
+
+use image::RgbImage;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Mirrors `editor::SIDE_PANEL_WIDTH`: the control column on the right of the window.
+const SIDE_PANEL_WIDTH: i32 = 300;
+/// egui's default panel margin around the pad.
+const PANEL_MARGIN: i32 = 8;
+
+/// Kills the child process (Xvfb or the standalone) when the test ends, pass or fail.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn require_tool(tool: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    assert!(
+        found,
+        "`{tool}` is missing: install xvfb, xdotool and imagemagick (see .ci/run)"
+    );
+}
+
+fn start_xvfb() -> (KillOnDrop, String) {
+    for number in 90..120 {
+        if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()
+            || Path::new(&format!("/tmp/.X{number}-lock")).exists()
+        {
+            continue;
+        }
+        let display = format!(":{number}");
+        let child = Command::new("Xvfb")
+            .args([
+                display.as_str(),
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Xvfb");
+        let guard = KillOnDrop(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
+                return (guard, display);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    panic!("could not start Xvfb on any display :90..:119");
+}
+
+fn xdotool(display: &str, args: &[&str]) -> String {
+    let output = Command::new("xdotool")
+        .args(args)
+        .env("DISPLAY", display)
+        .output()
+        .expect("run xdotool");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn screenshot(display: &str, path: &Path) -> RgbImage {
+    let status = Command::new("import")
+        .args(["-window", "root"])
+        .arg(path)
+        .env("DISPLAY", display)
+        .status()
+        .expect("run import");
+    assert!(status.success(), "import failed");
+    image::open(path).expect("read screenshot").to_rgb8()
+}
+
+/// Window position and size from `xdotool getwindowgeometry --shell`.
+fn window_geometry(display: &str, window: &str) -> (i32, i32, i32, i32) {
+    let text = xdotool(display, &["getwindowgeometry", "--shell", window]);
+    let field = |name: &str| -> i32 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name}=")))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in xdotool output: {text}"))
+    };
+    (field("X"), field("Y"), field("WIDTH"), field("HEIGHT"))
+}
+
+/// The landscape area of a screenshot: the window minus the side panel, with a small inset.
+fn landscape_area(shot: &RgbImage, geometry: (i32, i32, i32, i32)) -> Vec<[f32; 3]> {
+    let (x, y, width, height) = geometry;
+    let mut pixels = Vec::new();
+    for py in (y + 10)..(y + height - 10) {
+        for px in (x + 10)..(x + width - SIDE_PANEL_WIDTH - 10) {
+            let pixel = shot.get_pixel(px as u32, py as u32).0;
+            pixels.push(pixel.map(f32::from));
+        }
+    }
+    pixels
+}
+
+fn channel_std(pixels: &[[f32; 3]]) -> f32 {
+    let count = pixels.len() as f32;
+    (0..3)
+        .map(|c| {
+            let mean = pixels.iter().map(|p| p[c]).sum::<f32>() / count;
+            (pixels.iter().map(|p| (p[c] - mean).powi(2)).sum::<f32>() / count).sqrt()
+        })
+        .sum::<f32>()
+        / 3.0
+}
+
+fn mean_abs_difference(a: &[[f32; 3]], b: &[[f32; 3]]) -> f32 {
+    let total: f32 = a
+        .iter()
+        .zip(b)
+        .map(|(p, q)| (0..3).map(|c| (p[c] - q[c]).abs()).sum::<f32>())
+        .sum();
+    total / (a.len() * 3) as f32
+}
+
+#[test]
+fn standalone_editor_shows_a_landscape_that_follows_the_mood() {
+    for tool in ["Xvfb", "xdotool", "import"] {
+        require_tool(tool);
+    }
+    let out_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let (_xvfb, display) = start_xvfb();
+    let _standalone = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_moodscape"))
+            .args(["standalone", "--backend", "dummy"])
+            .env("DISPLAY", &display)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the standalone"),
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let window = loop {
+        let found = xdotool(&display, &["search", "--name", "Moodscape"]);
+        if let Some(id) = found.lines().next() {
+            break id.trim().to_string();
+        }
+        assert!(Instant::now() < deadline, "no Moodscape window appeared");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let geometry = window_geometry(&display, &window);
+    assert!(
+        geometry.2 > SIDE_PANEL_WIDTH + 100 && geometry.3 > 200,
+        "window too small: {geometry:?}"
+    );
+
+    // The first keyframe, then its morph, must have finished before the reference shot.
+    let before_path = out_dir.join("editor-neutral.png");
+    let before = loop {
+        let area = landscape_area(&screenshot(&display, &before_path), geometry);
+        if channel_std(&area) > 12.0 {
+            break area;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the landscape area stayed blank (std {:.1}); see {}",
+            channel_std(&area),
+            before_path.display()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    std::thread::sleep(Duration::from_secs(3));
+    let steady = landscape_area(
+        &screenshot(&display, &out_dir.join("editor-neutral-later.png")),
+        geometry,
+    );
+    let drift = mean_abs_difference(&before, &steady);
+
+    // Click the pad near its unpleasant/excited corner.
+    let (x, y, width, _) = geometry;
+    let pad_side = SIDE_PANEL_WIDTH - 2 * PANEL_MARGIN;
+    let click_x = x + width - SIDE_PANEL_WIDTH + PANEL_MARGIN + pad_side / 8;
+    let click_y = y + PANEL_MARGIN + pad_side / 8;
+    xdotool(
+        &display,
+        &["mousemove", &click_x.to_string(), &click_y.to_string()],
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    xdotool(&display, &["click", "1"]);
+    std::thread::sleep(Duration::from_secs(3));
+    let after_path = out_dir.join("editor-tense.png");
+    let after = landscape_area(&screenshot(&display, &after_path), geometry);
+    let change = mean_abs_difference(&steady, &after);
+
+    println!("landscape std {:.1}, drift over 3 s {drift:.2}, change after picking a tense mood {change:.2}", channel_std(&before));
+    assert!(channel_std(&after) > 12.0, "landscape went blank");
+    assert!(
+        change > 6.0 && change > 2.0 * drift,
+        "the landscape did not follow the mood: change {change:.2} vs drift {drift:.2} \
+         (see {} and {})",
+        before_path.display(),
+        after_path.display()
+    );
+}
