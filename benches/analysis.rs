@@ -2,7 +2,7 @@
 //! CPU cost at 48 kHz stereo, and tempo/key agreement with librosa on real recordings.
 //!
 //! `cargo bench --bench analysis` (set `MOODSCAPE_BENCH_SKIP_LIBROSA=1` for Rust numbers only,
-//! `MOODSCAPE_BENCH_REAL=N` to compare on N real recordings, default 24, 0 to skip).
+//! `MOODSCAPE_BENCH_REAL=N` to compare on N real recordings, default 30, 0 to skip).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -235,24 +235,29 @@ fn real_recordings() {
     let wanted: usize = std::env::var("MOODSCAPE_BENCH_REAL")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(24);
+        .unwrap_or(30);
     if wanted == 0 {
         return;
     }
-    let mut files: Vec<PathBuf> = REAL_MUSIC_DIRS
-        .iter()
-        .filter_map(|dir| std::fs::read_dir(dir).ok())
-        .flat_map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())))
-        .filter(|p| p.extension().is_some_and(|e| e == "ogg"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
+    // The same number of recordings from each package, evenly spaced in name order.
+    let per_dir = wanted.div_ceil(REAL_MUSIC_DIRS.len());
+    let mut picks: Vec<PathBuf> = Vec::new();
+    for dir in REAL_MUSIC_DIRS {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "ogg"))
+            .collect();
+        files.sort();
+        let step = (files.len() / per_dir).max(1);
+        picks.extend(files.into_iter().step_by(step).take(per_dir));
+    }
+    if picks.is_empty() {
         println!("== real recordings: none found (apt-get install hyperrogue-music wesnoth-1.16-music) ==");
         return;
     }
-    // Spread the picks over both packages.
-    let step = (files.len() / wanted).max(1);
-    let picks: Vec<PathBuf> = files.into_iter().step_by(step).take(wanted).collect();
     let dir = out_dir().join("real");
     std::fs::create_dir_all(&dir).expect("create real dir");
     let list = dir.join("list.txt");
@@ -265,7 +270,9 @@ fn real_recordings() {
         };
         let ch = decoded.channels;
         let start = (15.0 * decoded.sample_rate as f64) as usize * ch;
-        let len = (30.0 * decoded.sample_rate as f64) as usize * ch;
+        // 31 s written so that the resampler's few ms of latency still let the 30 s summary
+        // out; librosa reads the first 30 s of the same file.
+        let len = (31.0 * decoded.sample_rate as f64) as usize * ch;
         if decoded.samples.len() < start + len {
             continue;
         }
