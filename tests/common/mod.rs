@@ -1,0 +1,471 @@
+//! Shared pieces of the host tests (`host_clap`, `host_vst3`): where the bundles are, the
+//! deterministic test signals, the bit-exact comparison, the checks on the MIDI CC stream that
+//! both plugin formats must satisfy, and thread counting.
+//!
+//! Each test binary uses a different subset of this module.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+
+/// Display name both formats must report.
+pub const PLUGIN_NAME: &str = "Moodscape";
+/// CLAP plugin id.
+pub const CLAP_ID: &str = "dev.moodscape.moodscape";
+/// Default controller carrying valence.
+pub const CC_VALENCE: u8 = 20;
+/// Default controller carrying arousal.
+pub const CC_AROUSAL: u8 = 21;
+/// Default MIDI channel of the CCs, zero-based (MIDI channel 1).
+pub const CC_CHANNEL: u8 = 0;
+/// Block sizes the issue asks for; each must see at least [`SECONDS_PER_CASE`] of audio.
+pub const BLOCK_SIZES: [usize; 4] = [1, 64, 511, 4096];
+/// Sample rates the issue asks for; each must see at least [`SECONDS_PER_CASE`] of audio.
+pub const SAMPLE_RATES: [f64; 5] = [22_050.0, 44_100.0, 48_000.0, 96_000.0, 192_000.0];
+/// Audio pushed through per block size and per sample rate.
+pub const SECONDS_PER_CASE: f64 = 10.0;
+/// String ids of the parameters the tests and users depend on.
+pub const PARAM_IDS: [&str; 6] = [
+    "smoothing",
+    "window",
+    "freeze",
+    "cc_valence",
+    "cc_arousal",
+    "cc_channel",
+];
+/// Read-only outputs the plugin may expose; checked when present.
+pub const OUTPUT_PARAM_IDS: [&str; 2] = ["valence", "arousal"];
+/// Written to output buffers before each process call, so an output the plugin leaves
+/// untouched cannot pass for a copy of the input (no test signal contains this NaN payload).
+pub const SENTINEL_BITS: u32 = 0x7fb0_0b1e;
+
+/// `target/bundled` of this checkout.
+pub fn bundle_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("bundled")
+}
+
+fn require(path: PathBuf) -> PathBuf {
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo xtask bundle moodscape --profile ci` first \
+         (or `cargo xtask test`, which bundles and then runs the tests)",
+        path.display()
+    );
+    path
+}
+
+/// The CLAP bundle (a single shared object on Linux).
+pub fn clap_bundle() -> PathBuf {
+    require(bundle_dir().join("Moodscape.clap"))
+}
+
+/// The VST3 bundle directory; also checks that the Linux binary sits where hosts look for it.
+pub fn vst3_bundle() -> PathBuf {
+    let bundle = require(bundle_dir().join("Moodscape.vst3"));
+    require(
+        bundle
+            .join("Contents")
+            .join("x86_64-linux")
+            .join("Moodscape.so"),
+    );
+    bundle
+}
+
+/// Serialises the tests of one binary. They count the process's threads and load a plugin
+/// whose analysis thread competes for the two CI cores, so running them side by side would make
+/// the thread count meaningless and the timings noisy.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    // A failed test poisons the lock; the next test must still run.
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Threads of this process right now.
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task is readable on Linux")
+        .count()
+}
+
+/// The parameter id nice-plug gives a string id in both CLAP and VST3 (a Java-style string hash
+/// with the top bit cleared, which VST3 reserves for the host). Mirrors
+/// `nice_plug::wrapper::util::hash_param_id`, which is not public.
+pub fn param_hash(id: &str) -> u32 {
+    let hash = id.bytes().fold(0u32, |hash, byte| {
+        hash.wrapping_mul(31).wrapping_add(u32::from(byte))
+    });
+    hash & !(1 << 31)
+}
+
+/// What one stretch of test input contains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Deterministic music-like material: a slowly changing chord, a beat and a little noise.
+    Music,
+    /// Digital silence, with negative zeros mixed in.
+    Silence,
+    /// NaNs: quiet, signalling, negative and with payloads.
+    NaNs,
+    /// Positive infinity.
+    PosInf,
+    /// Negative infinity.
+    NegInf,
+    /// Subnormal numbers of both signs.
+    Denormals,
+    /// Full-scale (±1.0) square wave, different period per channel.
+    Square,
+    /// Every hostile value above plus ±f32::MAX, interleaved sample by sample.
+    Mixed,
+}
+
+/// NaN bit patterns the plugin must pass through untouched.
+const NAN_BITS: [u32; 6] = [
+    0x7fc0_0000, // f32::NAN
+    0xffc0_0000, // negative quiet NaN
+    0x7f80_0001, // signalling NaN
+    0x7fc1_2345, // quiet NaN with payload
+    0xff81_2345, // negative signalling NaN with payload
+    0x7fff_ffff, // all-ones payload
+];
+/// Subnormal bit patterns.
+const DENORMAL_BITS: [u32; 5] = [
+    0x0000_0001, // smallest positive subnormal
+    0x007f_ffff, // largest subnormal
+    0x8000_0001, // smallest negative subnormal
+    0x0040_0000,
+    0x8040_0000,
+];
+
+/// Cheap, stateless per-sample hash so any block split yields the same signal.
+fn hash(frame: u64, channel: usize) -> u64 {
+    let mut x = frame
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        .wrapping_add((channel as u64 + 1).wrapping_mul(0xd1b5_4a32_d192_ed03));
+    x ^= x >> 31;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^ (x >> 29)
+}
+
+impl Signal {
+    /// Sample `frame` (counted from the start of the run) of `channel` at `sample_rate`.
+    pub fn sample(self, channel: usize, frame: u64, sample_rate: f64) -> f32 {
+        match self {
+            Signal::Music => {
+                let t = frame as f64 / sample_rate;
+                // A chord whose root moves every two seconds and a 2 Hz pulse: enough movement
+                // for an analyser to have something to say, different on each channel.
+                let roots = [110.0, 146.83, 98.0, 130.81];
+                let root = roots[(t / 2.0) as usize % roots.len()];
+                let pulse = 0.5 + 0.5 * (std::f64::consts::TAU * 2.0 * t).cos().max(0.0);
+                let detune = 1.0 + 0.002 * channel as f64;
+                let chord = [1.0, 1.25, 1.5, 2.0]
+                    .iter()
+                    .map(|ratio| (std::f64::consts::TAU * root * ratio * detune * t).sin())
+                    .sum::<f64>()
+                    / 4.0;
+                let noise = (hash(frame, channel) >> 40) as f64 / (1u64 << 24) as f64 - 0.5;
+                (0.5 * pulse * chord + 0.05 * noise) as f32
+            }
+            Signal::Silence => {
+                if hash(frame, channel) & 1 == 0 {
+                    0.0
+                } else {
+                    -0.0
+                }
+            }
+            Signal::NaNs => f32::from_bits(NAN_BITS[(frame as usize + channel) % NAN_BITS.len()]),
+            Signal::PosInf => f32::INFINITY,
+            Signal::NegInf => f32::NEG_INFINITY,
+            Signal::Denormals => {
+                f32::from_bits(DENORMAL_BITS[(frame as usize + 2 * channel) % DENORMAL_BITS.len()])
+            }
+            Signal::Square => {
+                let period = 64 + 36 * channel as u64;
+                if frame % period < period / 2 {
+                    1.0
+                } else {
+                    -1.0
+                }
+            }
+            Signal::Mixed => {
+                let pick = hash(frame, channel) % 8;
+                match pick {
+                    0 => Signal::NaNs.sample(channel, frame, sample_rate),
+                    1 => f32::INFINITY,
+                    2 => f32::NEG_INFINITY,
+                    3 => Signal::Denormals.sample(channel, frame, sample_rate),
+                    4 => f32::MAX,
+                    5 => f32::MIN,
+                    6 => Signal::Square.sample(channel, frame, sample_rate),
+                    _ => f32::MIN_POSITIVE,
+                }
+            }
+        }
+    }
+}
+
+/// A sequence of signals, each lasting a number of frames; what a test feeds one activation.
+#[derive(Debug, Clone)]
+pub struct Program {
+    /// Signal and the frame (exclusive) where it ends, in order.
+    segments: Vec<(Signal, u64)>,
+    /// Rate the frame counts were computed for; the music generator needs it too.
+    pub sample_rate: f64,
+}
+
+impl Program {
+    /// An empty program at `sample_rate`; add segments with [`Program::then`].
+    pub fn new(sample_rate: f64) -> Self {
+        Self {
+            segments: Vec::new(),
+            sample_rate,
+        }
+    }
+
+    /// Appends `seconds` of `signal`.
+    pub fn then(mut self, signal: Signal, seconds: f64) -> Self {
+        let start = self.total_frames();
+        let frames = (seconds * self.sample_rate).round() as u64;
+        self.segments.push((signal, start + frames));
+        self
+    }
+
+    /// Length of the whole program in frames.
+    pub fn total_frames(&self) -> u64 {
+        self.segments.last().map_or(0, |&(_, end)| end)
+    }
+
+    /// Frame where the first segment of `signal` starts, if any.
+    pub fn start_of(&self, signal: Signal) -> Option<u64> {
+        let mut start = 0;
+        for &(segment, end) in &self.segments {
+            if segment == signal {
+                return Some(start);
+            }
+            start = end;
+        }
+        None
+    }
+
+    /// Fills `out` with `channel` from `start_frame` on. Frames past the end repeat the last
+    /// segment.
+    pub fn fill(&self, channel: usize, start_frame: u64, out: &mut [f32]) {
+        let mut segment = self
+            .segments
+            .iter()
+            .position(|&(_, end)| start_frame < end)
+            .unwrap_or(self.segments.len().saturating_sub(1));
+        for (offset, sample) in out.iter_mut().enumerate() {
+            let frame = start_frame + offset as u64;
+            while segment + 1 < self.segments.len() && frame >= self.segments[segment].1 {
+                segment += 1;
+            }
+            *sample = self.segments[segment]
+                .0
+                .sample(channel, frame, self.sample_rate);
+        }
+    }
+}
+
+/// The input of the mood-tracking checks: silence, then music. Any working VA estimate must
+/// move between the two, so a mood stuck on one value is a bug.
+pub fn silence_then_music(sample_rate: f64) -> Program {
+    Program::new(sample_rate)
+        .then(Signal::Silence, 3.0)
+        .then(Signal::Music, 5.0)
+}
+
+/// Fills an output buffer with the sentinel before a process call.
+pub fn fill_sentinel(out: &mut [f32]) {
+    out.fill(f32::from_bits(SENTINEL_BITS));
+}
+
+/// Panics, naming the first differing sample, unless `output` is a bit-for-bit copy of `input`
+/// (NaN payloads and signed zeros included).
+pub fn assert_bit_exact(input: &[f32], output: &[f32], context: impl FnOnce() -> String) {
+    assert_eq!(input.len(), output.len(), "{}: length differs", context());
+    if let Some(index) = input
+        .iter()
+        .zip(output)
+        .position(|(a, b)| a.to_bits() != b.to_bits())
+    {
+        let (a, b) = (input[index], output[index]);
+        panic!(
+            "{}: sample {index} changed: in {a:?} ({:#010x}) -> out {b:?} ({:#010x}){}",
+            context(),
+            a.to_bits(),
+            b.to_bits(),
+            if b.to_bits() == SENTINEL_BITS {
+                " (the plugin never wrote this output sample)"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
+/// One MIDI control change the plugin emitted, as either host saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CcMessage {
+    /// Frame since activation at which the event is timed.
+    pub frame: u64,
+    /// Zero-based MIDI channel.
+    pub channel: u8,
+    /// Controller number.
+    pub controller: u8,
+    /// Raw value byte, unmasked, so an out-of-range value is visible.
+    pub value: u8,
+}
+
+/// Everything the plugin emitted during one activation, plus what the checks need to know
+/// about how it was driven.
+#[derive(Debug, Clone, Default)]
+pub struct CcLog {
+    /// The CC messages in the order received.
+    pub messages: Vec<CcMessage>,
+    /// Events that were not MIDI control changes, described; the plugin should send none.
+    pub unexpected: Vec<String>,
+    /// Sample rate of the activation, to turn the refresh and rate-limit promises into frames.
+    pub sample_rate: f64,
+    /// Largest block processed; events are only timed at block granularity.
+    pub max_block: usize,
+    /// Frames processed in total.
+    pub frames: u64,
+    /// Frames of the first non-empty block, to check "sent right after activation".
+    pub first_block_frames: Option<usize>,
+}
+
+impl CcLog {
+    /// Messages of one controller in order.
+    pub fn of(&self, controller: u8) -> Vec<CcMessage> {
+        self.messages
+            .iter()
+            .copied()
+            .filter(|m| m.controller == controller)
+            .collect()
+    }
+
+    /// Checks everything the plugin promises about its CC stream over the whole activation:
+    /// only CC 20/21 on channel 1, values in 0..=127, both sent in the first block after
+    /// activation, a refresh at least once per second and no more than ~20 messages per second
+    /// per controller.
+    pub fn assert_valid(&self, label: &str) {
+        assert!(
+            self.unexpected.is_empty(),
+            "{label}: plugin emitted events other than MIDI CC: {:?}",
+            &self.unexpected[..self.unexpected.len().min(5)]
+        );
+        for message in &self.messages {
+            assert!(
+                message.controller == CC_VALENCE || message.controller == CC_AROUSAL,
+                "{label}: unexpected controller in {message:?}"
+            );
+            assert_eq!(
+                message.channel, CC_CHANNEL,
+                "{label}: CC on the wrong channel: {message:?}"
+            );
+            assert!(
+                message.value <= 127,
+                "{label}: CC value out of 0..=127: {message:?}"
+            );
+        }
+        let first_block = self
+            .first_block_frames
+            .unwrap_or_else(|| panic!("{label}: no audio was processed"));
+        // Events are timed at block starts, so a refresh can come up to one block late.
+        let max_gap = self.sample_rate * 1.0 + self.max_block as f64 + 1.0;
+        let one_second = self.sample_rate.round() as u64;
+        for controller in [CC_VALENCE, CC_AROUSAL] {
+            let stream = self.of(controller);
+            let first = stream.first().unwrap_or_else(|| {
+                panic!(
+                    "{label}: CC {controller} never sent in {:.1} s of audio",
+                    self.frames as f64 / self.sample_rate
+                )
+            });
+            assert!(
+                first.frame < first_block as u64,
+                "{label}: CC {controller} not sent in the first block after activation \
+                 (first at frame {}, first block had {first_block} frames)",
+                first.frame
+            );
+            let mut previous = first.frame;
+            for message in stream.iter().skip(1) {
+                assert!(
+                    message.frame >= previous,
+                    "{label}: CC {controller} events out of order"
+                );
+                assert!(
+                    (message.frame - previous) as f64 <= max_gap,
+                    "{label}: CC {controller} silent for {:.3} s (frames {previous}..{}), \
+                     the refresh promises at most 1 s",
+                    (message.frame - previous) as f64 / self.sample_rate,
+                    message.frame
+                );
+                previous = message.frame;
+            }
+            assert!(
+                (self.frames - previous) as f64 <= max_gap,
+                "{label}: CC {controller} silent for the last {:.3} s of the run",
+                (self.frames - previous) as f64 / self.sample_rate
+            );
+            // Rate limit: no one-second window holds more than 20 messages (+1 for the
+            // boundary), i.e. at most ~20 Hz per controller.
+            let mut window_start = 0;
+            for (index, message) in stream.iter().enumerate() {
+                while message.frame - stream[window_start].frame >= one_second {
+                    window_start += 1;
+                }
+                let in_window = index - window_start + 1;
+                assert!(
+                    in_window <= 21,
+                    "{label}: CC {controller} sent {in_window} times within one second \
+                     (ending at frame {}), more than the ~20 Hz limit",
+                    message.frame
+                );
+            }
+        }
+    }
+
+    /// Last value each controller was set to, (valence, arousal).
+    pub fn last_values(&self) -> (Option<u8>, Option<u8>) {
+        let last = |controller| self.of(controller).last().map(|m| m.value);
+        (last(CC_VALENCE), last(CC_AROUSAL))
+    }
+
+    /// Panics unless the mood moved (at least one CC took two different values) from
+    /// `from_frame` on. A mood pinned by a NaN, or never computed, fails this.
+    pub fn assert_mood_moves(&self, from_frame: u64, label: &str) {
+        let valence = self.distinct_values_from(CC_VALENCE, from_frame);
+        let arousal = self.distinct_values_from(CC_AROUSAL, from_frame);
+        assert!(
+            valence.len() >= 2 || arousal.len() >= 2,
+            "{label}: the mood does not follow the audio: from frame {from_frame} on the \
+             valence CC only took {valence:?} and the arousal CC {arousal:?}"
+        );
+    }
+
+    /// Distinct values sent on `controller` at or after `from_frame`.
+    pub fn distinct_values_from(&self, controller: u8, from_frame: u64) -> Vec<u8> {
+        let mut values: Vec<u8> = self
+            .of(controller)
+            .iter()
+            .filter(|m| m.frame >= from_frame)
+            .map(|m| m.value)
+            .collect();
+        values.sort_unstable();
+        values.dedup();
+        values
+    }
+}
+
+/// Prints a timing line; `cargo test -- --nocapture` shows where the time goes.
+pub fn report_time(label: &str, started: std::time::Instant, audio_seconds: f64) {
+    let elapsed = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{label}: {audio_seconds:.1} s of audio in {elapsed:.2} s ({:.0}x real time)",
+        audio_seconds / elapsed.max(1e-9)
+    );
+}
