@@ -51,7 +51,7 @@ pub struct KWeighting {
 
 impl KWeighting {
     pub fn new(sample_rate: f64) -> Self {
-        let f0 = 1681.974_450_955_533;
+        let f0 = 1_681.974_450_955_533;
         let gain_db = 3.999_843_853_973_347;
         let q = 0.707_175_236_955_419_6;
         let k = (std::f64::consts::PI * f0 / sample_rate).tan();

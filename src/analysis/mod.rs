@@ -475,7 +475,7 @@ impl Core {
         self.hop_levels = [0.0; 3];
         let row = self.frame_ring.push();
         self.frames.analyze(&self.signal, row);
-        if self.frame_count % YIN_EVERY as u64 == 0 {
+        if self.frame_count.is_multiple_of(YIN_EVERY as u64) {
             let midi = self.yin.estimate(&self.signal).map_or(0.0, hz_to_midi);
             self.pitch_ring.push()[0] = midi;
         }
