@@ -8,7 +8,7 @@ use moodscape::va::Va;
 
 /// Mean RMS distance (0-1 scale) between random pairs of 64×64 training thumbnails, measured by
 /// `moodscape eval-landscape` (`diversity_training` in models/landscape-gen.md).
-const TRAINING_SPREAD: f32 = 0.25;
+const TRAINING_SPREAD: f32 = 0.345;
 
 /// A generator whose seeds differ by less than this share of the training spread has collapsed.
 const COLLAPSE_SHARE: f32 = 0.25;
