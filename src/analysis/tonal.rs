@@ -79,23 +79,38 @@ pub fn estimate_key(chroma: &[f32]) -> KeyEstimate {
     }
 }
 
-/// Harte's 6-D tonal centroid (fifths, minor thirds, major thirds) of an L1-normalised chroma.
+/// Harte's tonal-centroid basis: for each pitch class, its coordinates on the circles of
+/// fifths, minor thirds and major thirds (radii 1, 1, 0.5). Built once; summaries use it often.
+fn tonal_basis() -> &'static [[f32; 6]; 12] {
+    static BASIS: std::sync::OnceLock<[[f32; 6]; 12]> = std::sync::OnceLock::new();
+    BASIS.get_or_init(|| {
+        use std::f32::consts::PI;
+        std::array::from_fn(|l| {
+            let l = l as f32;
+            [
+                (l * 7.0 * PI / 6.0).sin(),
+                (l * 7.0 * PI / 6.0).cos(),
+                (l * 3.0 * PI / 2.0).sin(),
+                (l * 3.0 * PI / 2.0).cos(),
+                0.5 * (l * 2.0 * PI / 3.0).sin(),
+                0.5 * (l * 2.0 * PI / 3.0).cos(),
+            ]
+        })
+    })
+}
+
+/// Harte's 6-D tonal centroid of an L1-normalised chroma.
 fn tonal_centroid(chroma: &[f32]) -> [f32; 6] {
     let total: f32 = chroma.iter().sum();
     let mut out = [0.0; 6];
     if total < 1e-6 {
         return out;
     }
-    use std::f32::consts::PI;
-    for (l, &c) in chroma.iter().enumerate() {
+    for (&c, basis) in chroma.iter().zip(tonal_basis()) {
         let w = c / total;
-        let l = l as f32;
-        out[0] += w * (l * 7.0 * PI / 6.0).sin();
-        out[1] += w * (l * 7.0 * PI / 6.0).cos();
-        out[2] += w * (l * 3.0 * PI / 2.0).sin();
-        out[3] += w * (l * 3.0 * PI / 2.0).cos();
-        out[4] += 0.5 * w * (l * 2.0 * PI / 3.0).sin();
-        out[5] += 0.5 * w * (l * 2.0 * PI / 3.0).cos();
+        for (o, b) in out.iter_mut().zip(basis) {
+            *o += w * b;
+        }
     }
     out
 }
