@@ -440,6 +440,7 @@ impl CcLog {
     pub fn assert_mood_moves(&self, from_frame: u64, label: &str) {
         let valence = self.distinct_values_from(CC_VALENCE, from_frame);
         let arousal = self.distinct_values_from(CC_AROUSAL, from_frame);
+        eprintln!("{label}: valence CC values {valence:?}, arousal CC values {arousal:?}");
         assert!(
             valence.len() >= 2 || arousal.len() >= 2,
             "{label}: the mood does not follow the audio: from frame {from_frame} on the \
