@@ -80,6 +80,8 @@ impl Moments {
     }
 }
 
+// Classes index both a row and a column of the confusion matrix.
+#[allow(clippy::needless_range_loop)]
 fn macro_f1_from(confusion: &[[f64; 4]; 4]) -> f64 {
     let mut total = 0.0;
     for class in 0..4 {

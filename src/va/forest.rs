@@ -382,7 +382,6 @@ pub fn fit_forest(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smartcore::linalg::basic::arrays::Array2;
 
     #[test]
     fn flat_trees_match_smartcore_exactly() {
@@ -409,8 +408,8 @@ mod tests {
         };
         forest.validate(p).unwrap();
         for i in 0..n {
-            let row: Vec<f32> = (0..p).map(|j| *x.get((i, j))).collect();
-            let ours = forest.predict(&row) as f64;
+            let row = &data[i * p..(i + 1) * p];
+            let ours = forest.predict(row) as f64;
             assert!(
                 (ours - expected[i]).abs() < 1e-5,
                 "row {i}: {ours} vs {}",

@@ -78,6 +78,8 @@ pub fn accuracy(truth: &[u8], predicted: &[u8]) -> f64 {
 }
 
 /// Unweighted mean over the four quadrants of F1 (a class never predicted nor present scores 0).
+// Classes index both a row and a column of the confusion matrix.
+#[allow(clippy::needless_range_loop)]
 pub fn macro_f1(truth: &[u8], predicted: &[u8]) -> f64 {
     let matrix = confusion(truth, predicted);
     let mut total = 0.0;

@@ -241,6 +241,8 @@ impl FoldModels {
     }
 
     /// Predictions of every variant for one row.
+    // `axis` picks the same slot in several parallel arrays.
+    #[allow(clippy::needless_range_loop)]
     fn predict(&self, x: &[f32]) -> [Va; 5] {
         let feature = |j: usize| x[j];
         let mut out = [Va::default(); 5];
@@ -277,11 +279,22 @@ fn bar(len: usize, what: &str) -> ProgressBar {
     progress
 }
 
+/// What [`load_dataset`] returns.
+pub struct Loaded {
+    /// The sanitised table.
+    pub dataset: Dataset,
+    /// Per-feature fill values (training medians) used for non-finite inputs.
+    pub fill: Vec<f32>,
+    /// Mood tags not found in the norms.
+    pub missing_tags: usize,
+    /// Clips whose audio failed to decode or gave no summary.
+    pub failed_clips: Vec<String>,
+    /// Seconds spent extracting (and reading cached) features.
+    pub extraction_seconds: f64,
+}
+
 /// Loads labels and features (from the cache where possible) into a sanitised dataset.
-pub fn load_dataset(
-    options: &TrainOptions,
-    extract: &Extractor,
-) -> anyhow::Result<(Dataset, Vec<f32>, usize, Vec<String>, f64)> {
+pub fn load_dataset(options: &TrainOptions, extract: &Extractor) -> anyhow::Result<Loaded> {
     let (mut labels, missing_tags) = load_labels(&options.data_dir)?;
     if let Some(limit) = options.clips_per_quadrant {
         let mut taken = [0usize; 4];
@@ -333,13 +346,26 @@ pub fn load_dataset(
     for row in dataset.rows.data.chunks_mut(width) {
         sanitise(row, &fill);
     }
-    Ok((dataset, fill, missing_tags, failed, extraction_seconds))
+    Ok(Loaded {
+        dataset,
+        fill,
+        missing_tags,
+        failed_clips: failed,
+        extraction_seconds,
+    })
 }
 
 /// Runs the whole job and writes the model and its card.
+// `repeat` indexes the per-variant prediction tables as well as seeding the folds.
+#[allow(clippy::needless_range_loop)]
 pub fn train(options: &TrainOptions, extract: &Extractor) -> anyhow::Result<TrainReport> {
-    let (dataset, fill, missing_tags, failed_clips, extraction_seconds) =
-        load_dataset(options, extract)?;
+    let Loaded {
+        dataset,
+        fill,
+        missing_tags,
+        failed_clips,
+        extraction_seconds,
+    } = load_dataset(options, extract)?;
     let targets = [dataset.row_targets(false), dataset.row_targets(true)];
     let truth: Vec<Va> = dataset.clips.iter().map(|clip| clip.va).collect();
     let quadrants: Vec<u8> = dataset.clips.iter().map(|clip| clip.quadrant).collect();
