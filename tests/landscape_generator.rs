@@ -57,14 +57,26 @@ fn same_seed_and_mood_give_identical_images() {
         .generate(&Latent::from_seed(42), va)
         .unwrap();
     assert!(first.as_raw() == third.as_raw(), "images differ");
-    // And a batch computes exactly what single calls compute.
+    // And a batch computes what single calls compute.
     let batch = generator
         .generate_batch(
             &[Latent::from_seed(42), Latent::from_seed(7)],
             &[va, neutral()],
         )
         .unwrap();
-    assert!(batch[0].as_raw() == first.as_raw(), "images differ");
+    // gemm blocks a 2-image batch differently, so float sums may round differently: at most one
+    // 8-bit step per channel.
+    let largest = batch[0]
+        .as_raw()
+        .iter()
+        .zip(first.as_raw())
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(
+        largest <= 1,
+        "batch and single call differ by {largest} levels"
+    );
 }
 
 #[test]
@@ -219,7 +231,10 @@ fn bad_moods_and_latents_do_not_panic() {
             },
         )
         .unwrap();
-    assert!(image.as_raw() == neutral_image.as_raw(), "NaN valence counts as neutral, +inf arousal as +1");
+    assert!(
+        image.as_raw() == neutral_image.as_raw(),
+        "NaN valence counts as neutral, +inf arousal as +1"
+    );
     let short = Latent {
         values: vec![0.0; 3],
     };
