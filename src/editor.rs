@@ -383,7 +383,7 @@ fn va_pad(ui: &mut egui::Ui, trajectory: &VecDeque<Pos2>, side: f32) -> Option<V
         text,
     );
 
-    if !(response.clicked() || response.dragged()) {
+    if !(response.is_pointer_button_down_on() || response.clicked()) {
         return None;
     }
     let pointer = response.interact_pointer_pos()?;

@@ -81,6 +81,21 @@ fn xdotool(display: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// A deliberate click: move, settle, press, a one-pixel wiggle while pressed (so the editor sees
+/// the pointer where it is even if its window only now got the pointer), release.
+fn click(display: &str, (x, y): (i32, i32)) {
+    let steps = [(x, y), (x, y), (x + 1, y), (x, y)];
+    for (index, (px, py)) in steps.into_iter().enumerate() {
+        xdotool(display, &["mousemove", &px.to_string(), &py.to_string()]);
+        std::thread::sleep(Duration::from_millis(150));
+        if index == 1 {
+            xdotool(display, &["mousedown", "1"]);
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+    xdotool(display, &["mouseup", "1"]);
+}
+
 fn screenshot(display: &str, path: &Path) -> RgbImage {
     let status = Command::new("import")
         .args(["-window", "root"])
@@ -170,45 +185,56 @@ fn standalone_editor_shows_a_landscape_that_follows_the_mood() {
         "window too small: {geometry:?}"
     );
 
-    // The first keyframe, then its morph, must have finished before the reference shot.
-    let before_path = out_dir.join("editor-neutral.png");
-    let before = loop {
-        let area = landscape_area(&screenshot(&display, &before_path), geometry);
+    // Wait for the first keyframe, so the editor is up and painting.
+    let first_path = out_dir.join("editor-first.png");
+    loop {
+        let area = landscape_area(&screenshot(&display, &first_path), geometry);
         if channel_std(&area) > 12.0 {
-            break area;
+            break;
         }
         assert!(
             Instant::now() < deadline,
             "the landscape area stayed blank (std {:.1}); see {}",
             channel_std(&area),
-            before_path.display()
+            first_path.display()
         );
         std::thread::sleep(Duration::from_millis(500));
+    }
+
+    // Pick a calm, pleasant mood by hand (this also freezes the analysis), let the morph settle,
+    // and measure how much the picture moves on its own (the slow noise drift) over 3 s.
+    let (x, y, width, _) = geometry;
+    let pad_side = SIDE_PANEL_WIDTH - 2 * PANEL_MARGIN;
+    let pad_point = |valence: f32, arousal: f32| {
+        (
+            x + width - SIDE_PANEL_WIDTH
+                + PANEL_MARGIN
+                + ((valence + 1.0) / 2.0 * pad_side as f32) as i32,
+            y + PANEL_MARGIN + ((1.0 - arousal) / 2.0 * pad_side as f32) as i32,
+        )
     };
+    click(&display, pad_point(0.75, -0.75));
+    std::thread::sleep(Duration::from_secs(4));
+    let before_path = out_dir.join("editor-calm.png");
+    let before = landscape_area(&screenshot(&display, &before_path), geometry);
     std::thread::sleep(Duration::from_secs(3));
     let steady = landscape_area(
-        &screenshot(&display, &out_dir.join("editor-neutral-later.png")),
+        &screenshot(&display, &out_dir.join("editor-calm-later.png")),
         geometry,
     );
     let drift = mean_abs_difference(&before, &steady);
 
-    // Click the pad near its unpleasant/excited corner.
-    let (x, y, width, _) = geometry;
-    let pad_side = SIDE_PANEL_WIDTH - 2 * PANEL_MARGIN;
-    let click_x = x + width - SIDE_PANEL_WIDTH + PANEL_MARGIN + pad_side / 8;
-    let click_y = y + PANEL_MARGIN + pad_side / 8;
-    xdotool(
-        &display,
-        &["mousemove", &click_x.to_string(), &click_y.to_string()],
-    );
-    std::thread::sleep(Duration::from_millis(200));
-    xdotool(&display, &["click", "1"]);
+    // Now a tense, unpleasant mood.
+    click(&display, pad_point(-0.75, 0.75));
     std::thread::sleep(Duration::from_secs(3));
     let after_path = out_dir.join("editor-tense.png");
     let after = landscape_area(&screenshot(&display, &after_path), geometry);
     let change = mean_abs_difference(&steady, &after);
 
-    println!("landscape std {:.1}, drift over 3 s {drift:.2}, change after picking a tense mood {change:.2}", channel_std(&before));
+    println!(
+        "landscape std {:.1}, drift over 3 s {drift:.2}, change after picking a tense mood {change:.2}",
+        channel_std(&before)
+    );
     assert!(channel_std(&after) > 12.0, "landscape went blank");
     assert!(
         change > 6.0 && change > 2.0 * drift,
