@@ -144,7 +144,7 @@ fn seeds_give_different_landscapes_at_the_same_mood() {
 
         // The same metric flags a collapsed generator: one latent for every "seed".
         let collapsed = generator
-            .generate_batch(&vec![latents[0].clone(); 8], &vec![va; 8])
+            .generate_batch(&vec![latents[0].clone(); 8], &[va; 8])
             .unwrap();
         let collapsed_diversity = mean_pairwise_distance(&collapsed);
         assert!(

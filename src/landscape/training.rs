@@ -445,7 +445,7 @@ pub fn train(set: &TrainingSet, config: &TrainConfig) -> Result<RunState, Landsc
             *sum += value;
         }
         running_count += 1.0;
-        if state.steps % 50 == 0 {
+        if state.steps.is_multiple_of(50) {
             let mean = running.map(|s| s / running_count);
             state.history.push([
                 state.steps as f64,
