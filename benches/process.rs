@@ -102,7 +102,13 @@ fn main() {
     println!("plain copy of the same buffers: {copy:.3} ns/sample");
     println!("process() work (capture + CC):  {process:.3} ns/sample");
     println!("plain copy into a ring-sized buffer: {far_copy:.3} ns/sample");
-    println!("ratio to plain copy (cache-hot):      {:.2}x", process / copy);
-    println!("ratio to plain copy (ring-sized):     {:.2}x", process / far_copy);
+    println!(
+        "ratio to plain copy (cache-hot):      {:.2}x",
+        process / copy
+    );
+    println!(
+        "ratio to plain copy (ring-sized):     {:.2}x",
+        process / far_copy
+    );
     println!("CC events sent: {events}");
 }

@@ -24,8 +24,11 @@ pub type MoodscapeEditor = EguiEditor<EditorApp>;
 const MIN_SIZE: (f32, f32) = (640.0, 400.0);
 /// Width of the control column on the right; the landscape takes everything else.
 pub const SIDE_PANEL_WIDTH: f32 = 300.0;
-/// Frame pacing: the morph is time-driven, 30 fps keeps it smooth and the CPU cost low.
+/// Frame pacing while the picture morphs: the morph is time-driven, 30 fps keeps it smooth.
 const FRAME_INTERVAL: Duration = Duration::from_millis(33);
+/// Frame pacing while the picture is still: enough for the readouts and the trajectory, and it
+/// spares the GPU (or, without one, the CPU) from redrawing an unchanged window 30 times a second.
+const IDLE_FRAME_INTERVAL: Duration = Duration::from_millis(100);
 /// Points of VA history drawn on the pad (about 20 s at 30 fps).
 const TRAJECTORY_POINTS: usize = 600;
 const KEY_NAMES: [&str; 12] = [
@@ -215,7 +218,12 @@ impl NiceEguiApp for EditorApp {
                     }
                 }
             });
-        ui.ctx().request_repaint_after(FRAME_INTERVAL);
+        let moving = self.morph.as_ref().is_some_and(Morph::is_moving);
+        ui.ctx().request_repaint_after(if moving {
+            FRAME_INTERVAL
+        } else {
+            IDLE_FRAME_INTERVAL
+        });
     }
 }
 

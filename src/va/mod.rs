@@ -35,11 +35,9 @@ pub mod forest;
 pub mod linear;
 pub mod metrics;
 pub mod model;
-pub mod smoothing;
 pub mod summary;
 pub mod targets;
 pub mod train;
 
 pub use model::{VaModel, VaModelError};
-pub use smoothing::VaSmoother;
 pub use summary::{ClipAccumulator, ClipSummary, VaColumns};
