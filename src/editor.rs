@@ -31,9 +31,6 @@ const FRAME_INTERVAL: Duration = Duration::from_millis(33);
 const IDLE_FRAME_INTERVAL: Duration = Duration::from_millis(100);
 /// Points of VA history drawn on the pad (about 20 s at 30 fps).
 const TRAJECTORY_POINTS: usize = 600;
-const KEY_NAMES: [&str; 12] = [
-    "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
-];
 
 pub fn create(params: Arc<MoodscapeParams>, live: Arc<LiveState>) -> Option<MoodscapeEditor> {
     let (width, height) = params.editor_size.load();
@@ -263,12 +260,7 @@ fn readouts(ui: &mut egui::Ui, live: &LiveState) {
         });
         ui.end_row();
         ui.label("Key");
-        ui.monospace(if warming {
-            "listening…".to_string()
-        } else {
-            let key = KEY_NAMES[usize::from(live.key.load(Ordering::Relaxed) % 12)];
-            format!("{key} {}", format!("{:?}", live.mode()).to_lowercase())
-        });
+        ui.monospace(live.key_label().unwrap_or_else(|| "listening…".into()));
         ui.end_row();
         ui.label("Loudness");
         ui.monospace(format!(

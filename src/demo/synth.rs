@@ -209,7 +209,8 @@ pub fn render(sample_rate: u32) -> (Vec<f32>, Vec<SectionSpan>) {
             }
             // Short fades at section edges avoid clicks between sections.
             let edge = (t.min(span.end - span.start - t) / 0.05).clamp(0.0, 1.0);
-            let sample = sample * section.gain * edge;
+            // A soft limiter: transparent at the quiet sections' levels, keeps peaks inside ±1.
+            let sample = (sample * section.gain * edge).tanh();
             let pan = 0.1 * (TAU * 0.1 * t).sin();
             out[frame * 2] = sample * (1.0 - pan);
             out[frame * 2 + 1] = sample * (1.0 + pan);

@@ -11,10 +11,6 @@ use crate::landscape::grid::draw_text;
 use crate::live::LiveState;
 use crate::va::Va;
 
-const KEY_NAMES: [&str; 12] = [
-    "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
-];
-
 /// One sample of what the plugin would be showing at time `t`.
 #[derive(Debug, Clone)]
 pub struct TimelineRow {
@@ -42,7 +38,6 @@ impl TimelineRow {
             .iter()
             .find(|span| (f64::from(span.start)..f64::from(span.end)).contains(&t))
             .or(sections.last().filter(|span| t >= f64::from(span.end)));
-        let warming = live.summaries.load(Ordering::Relaxed) == 0;
         Self {
             t,
             va: live.va(),
@@ -51,15 +46,7 @@ impl TimelineRow {
                 arousal: live.raw_arousal.load(Ordering::Relaxed),
             },
             tempo_bpm: live.tempo_bpm.load(Ordering::Relaxed),
-            key: if warming {
-                String::new()
-            } else {
-                format!(
-                    "{} {}",
-                    KEY_NAMES[usize::from(live.key.load(Ordering::Relaxed) % 12)],
-                    format!("{:?}", live.mode()).to_lowercase()
-                )
-            },
+            key: live.key_label().unwrap_or_default(),
             loudness_db: live.loudness_db.load(Ordering::Relaxed),
             section: section.map_or("", |span| span.section.name),
             intended_quadrant: section.map_or(0, |span| span.section.quadrant),

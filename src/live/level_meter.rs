@@ -76,7 +76,8 @@ mod tests {
     #[test]
     fn full_scale_sine_reads_minus_three_db_rms_and_zero_peak() {
         let sample_rate = 48_000.0;
-        let sine: Vec<f32> = (0..48_000)
+        // Three seconds: ten time constants of the 300 ms RMS window.
+        let sine: Vec<f32> = (0..144_000)
             .map(|n| (2.0 * std::f32::consts::PI * 1000.0 * n as f32 / sample_rate).sin())
             .collect();
         let mut meter = LevelMeter::new(sample_rate);

@@ -78,6 +78,21 @@ impl LiveState {
         }
     }
 
+    /// Key and mode, e.g. "A minor", or `None` while the first window is still filling.
+    pub fn key_label(&self) -> Option<String> {
+        if self.summaries.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        let mode = match self.mode() {
+            Mode::Major => "major",
+            Mode::Minor => "minor",
+        };
+        Some(format!(
+            "{} {mode}",
+            crate::analysis::key_name(self.key.load(Ordering::Relaxed))
+        ))
+    }
+
     pub fn set_model_status(&self, status: impl Into<String>) {
         if let Ok(mut current) = self.model_status.lock() {
             *current = status.into();
