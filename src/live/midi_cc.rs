@@ -125,12 +125,11 @@ mod tests {
     fn sends_on_start_on_change_rate_limited_and_refreshes() {
         let mut scheduler = CcScheduler::new(1000.0);
         let mut sent = Vec::new();
-        let mut run =
-            |scheduler: &mut CcScheduler, va: Va, blocks: usize, sent: &mut Vec<CcEvent>| {
-                for _ in 0..blocks {
-                    scheduler.poll(va, 0, [20, 21], 10, |event| sent.push(event));
-                }
-            };
+        let run = |scheduler: &mut CcScheduler, va: Va, blocks: usize, sent: &mut Vec<CcEvent>| {
+            for _ in 0..blocks {
+                scheduler.poll(va, 0, [20, 21], 10, |event| sent.push(event));
+            }
+        };
         let neutral = Va::default();
         run(&mut scheduler, neutral, 1, &mut sent);
         assert_eq!(sent.len(), 2, "both axes are sent at start");
