@@ -34,32 +34,22 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ..DemoOptions::default()
     };
     let report = demo::run(&options)?;
-    let mut by_section: Vec<(&str, u8, f32, f32, usize)> = Vec::new();
+    // Each section's second half: by then the 10 s window mostly holds that section.
+    let mut sections: Vec<(&str, u8, Vec<&crate::demo::timeline::TimelineRow>)> = Vec::new();
     for row in &report.timeline {
-        match by_section.last_mut() {
-            Some(last) if last.0 == row.section => {
-                last.2 += row.va.valence;
-                last.3 += row.va.arousal;
-                last.4 += 1;
-            }
-            _ => by_section.push((
-                row.section,
-                row.intended_quadrant,
-                row.va.valence,
-                row.va.arousal,
-                1,
-            )),
+        match sections.last_mut() {
+            Some(last) if last.0 == row.section => last.2.push(row),
+            _ => sections.push((row.section, row.intended_quadrant, vec![row])),
         }
     }
-    println!("section               written for  mean valence  mean arousal");
-    for (name, quadrant, valence, arousal, count) in by_section {
+    println!("section               written for  valence  arousal  (mean over its second half)");
+    for (name, quadrant, rows) in sections {
         let name = if name.is_empty() { "(file)" } else { name };
-        let n = count as f32;
-        println!(
-            "{name:<22}Q{quadrant}           {:+.2}         {:+.2}",
-            valence / n,
-            arousal / n
-        );
+        let tail = &rows[rows.len() / 2..];
+        let n = tail.len() as f32;
+        let valence = tail.iter().map(|r| r.va.valence).sum::<f32>() / n;
+        let arousal = tail.iter().map(|r| r.va.arousal).sum::<f32>() / n;
+        println!("{name:<22}Q{quadrant}           {valence:+.2}    {arousal:+.2}");
     }
     println!(
         "{} keyframes, {} animation frames",
