@@ -104,12 +104,8 @@ impl GeneratorNet {
         self.forward_with(z, va, ConvPath::Im2colMatmul)
     }
 
-    /// [`Self::forward`] with a choice of convolution implementation (the bench's baseline).
-    pub fn forward_with(&self, z: &Tensor, va: &Tensor, path: ConvPath) -> Result<Tensor> {
-        let conv = |layer: &Conv3x3, x: &Tensor| match path {
-            ConvPath::Im2colMatmul => layer.forward(x),
-            ConvPath::CandleConv2d => layer.forward_builtin(x),
-        };
+    /// The VA embedding and the 4×4 starting feature map, shared by training and inference.
+    fn stem(&self, z: &Tensor, va: &Tensor) -> Result<(usize, Tensor, Tensor)> {
         let batch = z.dims2()?.0;
         let embed = leaky_relu(
             &self
@@ -118,12 +114,22 @@ impl GeneratorNet {
         )?;
         let z = pixel_norm(z)?;
         let seed = self.input.forward(&Tensor::cat(&[&z, &embed], 1)?)?;
-        let mut h = leaky_relu(&pixel_norm(&seed.reshape((
+        let h = leaky_relu(&pixel_norm(&seed.reshape((
             batch,
             4,
             4,
             self.channels[0],
         ))?)?)?;
+        Ok((batch, embed, h))
+    }
+
+    /// [`Self::forward`] with a choice of convolution implementation (the bench's baseline).
+    pub fn forward_with(&self, z: &Tensor, va: &Tensor, path: ConvPath) -> Result<Tensor> {
+        let conv = |layer: &Conv3x3, x: &Tensor| match path {
+            ConvPath::Im2colMatmul => layer.forward(x),
+            ConvPath::CandleConv2d => layer.forward_builtin(x),
+        };
+        let (batch, embed, mut h) = self.stem(z, va)?;
         for stage in &self.stages {
             h = conv(&stage.conv, &upsample2x(&h)?)?;
             let channels = stage.conv.out_channels();
@@ -144,20 +150,7 @@ impl GeneratorNet {
     /// The same function as [`Self::forward`] (up to float rounding) for inference: each stage's
     /// bias, pixel norm, FiLM and activation run as one fused single-threaded pass.
     pub fn forward_inference(&self, z: &Tensor, va: &Tensor) -> Result<Tensor> {
-        let batch = z.dims2()?.0;
-        let embed = leaky_relu(
-            &self
-                .va_embed_out
-                .forward(&leaky_relu(&self.va_embed_in.forward(va)?)?)?,
-        )?;
-        let z = pixel_norm(z)?;
-        let seed = self.input.forward(&Tensor::cat(&[&z, &embed], 1)?)?;
-        let mut h = leaky_relu(&pixel_norm(&seed.reshape((
-            batch,
-            4,
-            4,
-            self.channels[0],
-        ))?)?)?;
+        let (_, embed, mut h) = self.stem(z, va)?;
         for stage in &self.stages {
             let pre_bias = stage.conv.forward_no_bias(&upsample2x(&h)?)?;
             let gamma = (stage.gamma.forward(&embed)? + 1.0)?;
