@@ -38,8 +38,8 @@ use clack_host::extensions::{Extension, PluginExtensionSide};
 use clack_host::prelude::*;
 
 use common::{
-    assert_bit_exact, fill_sentinel, param_hash, report_time, serial, thread_count, CcLog,
-    CcMessage, Program, Signal, BLOCK_SIZES, CC_AROUSAL, CC_VALENCE, CLAP_ID, OUTPUT_PARAM_IDS,
+    assert_bit_exact, assert_no_thread_leak, fill_sentinel, param_hash, report_time, serial,
+    thread_count, CcLog, CcMessage, Program, Signal, BLOCK_SIZES, CLAP_ID, OUTPUT_PARAM_IDS,
     PARAM_IDS, PLUGIN_NAME, SAMPLE_RATES, SECONDS_PER_CASE,
 };
 
@@ -745,28 +745,10 @@ fn hundred_activation_cycles_leave_no_threads_behind() {
         }
         let (processor, log) = run(&mut instance, processor, sample_rate, &drive);
         instance.deactivate(processor);
-        // Every activation sends the current mood at once.
-        for cc in [CC_VALENCE, CC_AROUSAL] {
-            assert!(
-                log.of(cc).first().is_some_and(|m| m.frame < 256),
-                "cycle {cycle}: CC {cc} not sent in the first block after activation"
-            );
-        }
+        log.assert_sent_at_activation(cycle);
     }
     let after = thread_count();
-    eprintln!(
-        "clap threads: {before} before, {while_active} while active, {after} after 100 cycles \
-         ({:.2} s)",
-        started.elapsed().as_secs_f64()
-    );
-    assert!(
-        while_active > before,
-        "no analysis thread while active ({before} -> {while_active}): the count proves nothing"
-    );
-    assert!(
-        after <= before + 1,
-        "threads leak across activate/deactivate: {before} before, {after} after 100 cycles"
-    );
+    assert_no_thread_leak("clap", before, while_active, after, started);
 }
 
 #[test]

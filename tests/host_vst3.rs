@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use vst3_host::{AudioBuffers, Plugin, PluginEventData, SpeakerArrangement, Vst3Host};
 
 use common::{
-    assert_bit_exact, fill_sentinel, param_hash, report_time, serial, thread_count, CcLog,
-    CcMessage, Program, Signal, BLOCK_SIZES, CC_AROUSAL, CC_VALENCE, OUTPUT_PARAM_IDS, PARAM_IDS,
+    assert_bit_exact, assert_no_thread_leak, fill_sentinel, param_hash, report_time, serial,
+    thread_count, CcLog, CcMessage, Program, Signal, BLOCK_SIZES, OUTPUT_PARAM_IDS, PARAM_IDS,
     PLUGIN_NAME, SAMPLE_RATES, SECONDS_PER_CASE,
 };
 
@@ -444,27 +444,10 @@ fn hundred_activation_cycles_leave_no_threads_behind() {
         let (returned, log) = run(plugin, sample_rate, &drive);
         plugin = returned;
         plugin.stop_processing().expect("stop_processing");
-        for cc in [CC_VALENCE, CC_AROUSAL] {
-            assert!(
-                log.of(cc).first().is_some_and(|m| m.frame < 256),
-                "cycle {cycle}: CC {cc} not sent in the first block after activation"
-            );
-        }
+        log.assert_sent_at_activation(cycle);
     }
     let after = thread_count();
-    eprintln!(
-        "vst3 threads: {before} before, {while_active} while active, {after} after 100 cycles \
-         ({:.2} s)",
-        started.elapsed().as_secs_f64()
-    );
-    assert!(
-        while_active > before,
-        "no analysis thread while active ({before} -> {while_active}): the count proves nothing"
-    );
-    assert!(
-        after <= before + 1,
-        "threads leak across setActive(true/false): {before} before, {after} after 100 cycles"
-    );
+    assert_no_thread_leak("vst3", before, while_active, after, started);
 }
 
 #[test]

@@ -430,6 +430,16 @@ impl CcLog {
     }
 
     /// Last value each controller was set to, (valence, arousal).
+    /// Every activation sends the current mood at once, within its first block.
+    pub fn assert_sent_at_activation(&self, cycle: usize) {
+        for cc in [CC_VALENCE, CC_AROUSAL] {
+            assert!(
+                self.of(cc).first().is_some_and(|m| m.frame < 256),
+                "cycle {cycle}: CC {cc} not sent in the first block after activation"
+            );
+        }
+    }
+
     pub fn last_values(&self) -> (Option<u8>, Option<u8>) {
         let last = |controller| self.of(controller).last().map(|m| m.value);
         (last(CC_VALENCE), last(CC_AROUSAL))
@@ -468,5 +478,29 @@ pub fn report_time(label: &str, started: std::time::Instant, audio_seconds: f64)
     eprintln!(
         "{label}: {audio_seconds:.1} s of audio in {elapsed:.2} s ({:.0}x real time)",
         audio_seconds / elapsed.max(1e-9)
+    );
+}
+
+/// Thread counts around 100 activation cycles: the analysis thread must exist while active (or the
+/// count proves nothing) and be gone afterwards.
+pub fn assert_no_thread_leak(
+    host: &str,
+    before: usize,
+    while_active: usize,
+    after: usize,
+    started: std::time::Instant,
+) {
+    eprintln!(
+        "{host} threads: {before} before, {while_active} while active, {after} after 100 cycles \
+         ({:.2} s)",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        while_active > before,
+        "no analysis thread while active ({before} -> {while_active}): the count proves nothing"
+    );
+    assert!(
+        after <= before + 1,
+        "{host}: threads leak across activate/deactivate: {before} before, {after} after 100 cycles"
     );
 }
