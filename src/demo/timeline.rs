@@ -86,6 +86,9 @@ pub fn write_csv(path: &Path, rows: &[TimelineRow]) -> Result<()> {
 const VALENCE_COLOUR: Rgb<u8> = Rgb([255, 170, 60]);
 const AROUSAL_COLOUR: Rgb<u8> = Rgb([90, 170, 255]);
 
+/// A plotted line: label, how to read it from a row, colour, legend x offset from the right edge.
+type Series = (&'static str, fn(&TimelineRow) -> f32, Rgb<u8>, f32);
+
 /// Valence and arousal over time on [-1, 1], with the sections marked.
 pub fn plot(rows: &[TimelineRow], sections: &[SectionSpan]) -> RgbImage {
     let (width, height) = (960u32, 360u32);
@@ -144,37 +147,30 @@ pub fn plot(rows: &[TimelineRow], sections: &[SectionSpan]) -> RgbImage {
         );
         t += 10.0;
     }
-    for pair in rows.windows(2) {
-        let (a, b) = (&pair[0], &pair[1]);
-        draw_line(
+    // Each series: its label, how to read it from a row, its colour and the legend's x offset.
+    let series: [Series; 2] = [
+        ("VALENCE", |row| row.va.valence, VALENCE_COLOUR, 200.0),
+        ("AROUSAL", |row| row.va.arousal, AROUSAL_COLOUR, 100.0),
+    ];
+    for (label, value, colour, legend_offset) in series {
+        for pair in rows.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            draw_line(
+                &mut image,
+                (x_of(a.t as f32), y_of(value(a))),
+                (x_of(b.t as f32), y_of(value(b))),
+                colour,
+            );
+        }
+        draw_text(
             &mut image,
-            (x_of(a.t as f32), y_of(a.va.valence)),
-            (x_of(b.t as f32), y_of(b.va.valence)),
-            VALENCE_COLOUR,
-        );
-        draw_line(
-            &mut image,
-            (x_of(a.t as f32), y_of(a.va.arousal)),
-            (x_of(b.t as f32), y_of(b.va.arousal)),
-            AROUSAL_COLOUR,
+            label,
+            (width as f32 - legend_offset) as i64,
+            (height - 18) as i64,
+            2,
+            colour,
         );
     }
-    draw_text(
-        &mut image,
-        "VALENCE",
-        (width as f32 - 200.0) as i64,
-        (height - 18) as i64,
-        2,
-        VALENCE_COLOUR,
-    );
-    draw_text(
-        &mut image,
-        "AROUSAL",
-        (width as f32 - 100.0) as i64,
-        (height - 18) as i64,
-        2,
-        AROUSAL_COLOUR,
-    );
     image
 }
 
