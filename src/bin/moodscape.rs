@@ -33,6 +33,9 @@ enum Command {
     Render(moodscape::cli::render::Args),
     /// Render a labelled valence/arousal grid of landscapes.
     Grid(moodscape::cli::grid::Args),
+    /// The song-vs-picture survey: build a rating kit, then report people's ratings.
+    #[command(subcommand)]
+    Survey(moodscape::cli::survey::Args),
 }
 
 fn main() {
@@ -47,6 +50,7 @@ fn main() {
         Command::EvalLandscape(args) => moodscape::cli::eval_landscape::run(args),
         Command::Render(args) => moodscape::cli::render::run(args),
         Command::Grid(args) => moodscape::cli::grid::run(args),
+        Command::Survey(args) => moodscape::cli::survey::run(args),
     };
     if let Err(error) = result {
         eprintln!("moodscape: {error:#}");

@@ -7,5 +7,6 @@ pub mod grid;
 pub mod label_images;
 pub mod render;
 pub mod standalone;
+pub mod survey;
 pub mod train_landscape;
 pub mod train_va;
