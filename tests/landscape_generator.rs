@@ -1,9 +1,9 @@
 //! The committed landscape generator: shape, range, determinism, VA control, diversity (the
 //! collapse test) and clear errors for bad weight files.
 
-use moodscape::landscape::evaluation::{image_distance, mean_pairwise_distance};
+use moodscape::landscape::evaluation::{image_distance, mean_pairwise_distance, spearman};
 use moodscape::landscape::latent::{walk, LATENT_DIM};
-use moodscape::landscape::{Generator, LandscapeError, Latent};
+use moodscape::landscape::{Generator, ImageVaLabeller, LandscapeError, Latent};
 use moodscape::va::Va;
 
 /// Mean RMS distance (0-1 scale) between random pairs of 64×64 training thumbnails, measured by
@@ -114,6 +114,47 @@ fn mood_changes_the_image() {
         "calm-pleasant should be brighter than stormy-unpleasant ({} vs {})",
         luma(&calm_bright),
         luma(&dark_stormy)
+    );
+}
+
+/// The committed labeller reads the mood the generator was asked for: a small version of the
+/// card's emotion-consistency metric (3×3 grid × 8 seeds instead of 5×5 × 16). A broken or
+/// swapped VA path drops ρ to about 0 or makes the cross-talk win.
+#[test]
+fn the_labeller_reads_the_requested_mood_from_the_pictures() {
+    let generator = generator();
+    let labeller = ImageVaLabeller::embedded().expect("models/image-va.bin loads");
+    let axis = [-1.0, 0.0, 1.0];
+    let (mut latents, mut moods) = (Vec::new(), Vec::new());
+    for seed in 0..8 {
+        for &arousal in &axis {
+            for &valence in &axis {
+                latents.push(Latent::from_seed(500 + seed));
+                moods.push(Va { valence, arousal });
+            }
+        }
+    }
+    let images = generator.generate_batch(&latents, &moods).unwrap();
+    let labelled: Vec<Va> = images.iter().map(|i| labeller.label(i).unwrap()).collect();
+    let rho = |asked: fn(&Va) -> f32, read: fn(&Va) -> f32| {
+        let asked: Vec<f32> = moods.iter().map(asked).collect();
+        let read: Vec<f32> = labelled.iter().map(read).collect();
+        spearman(&asked, &read)
+    };
+    let (valence, arousal) = (
+        rho(|m| m.valence, |m| m.valence),
+        rho(|m| m.arousal, |m| m.arousal),
+    );
+    let cross = [
+        rho(|m| m.valence, |m| m.arousal).abs(),
+        rho(|m| m.arousal, |m| m.valence).abs(),
+    ];
+    eprintln!("consistency ρ valence {valence:.3}, arousal {arousal:.3}; cross-talk {cross:.3?}");
+    assert!(valence > 0.5, "valence consistency ρ {valence:.3}");
+    assert!(arousal > 0.5, "arousal consistency ρ {arousal:.3}");
+    assert!(
+        cross[0] < valence && cross[1] < arousal,
+        "cross-talk {cross:?} beats the axes ({valence:.3}, {arousal:.3})"
     );
 }
 
