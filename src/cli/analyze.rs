@@ -13,6 +13,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::analysis::{analyze_file, feature_names, AnalyzerConfig, FeatureSummary, Mode};
+use crate::va::targets::join_csv;
 
 /// Output encodings.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,20 +180,6 @@ fn csv_cell(value: &serde_json::Value) -> String {
         serde_json::Value::Null => String::new(),
         other => other.to_string(),
     }
-}
-
-/// Joins cells, quoting those that need it (RFC 4180).
-fn join_csv<'a>(cells: impl Iterator<Item = &'a str>) -> String {
-    cells
-        .map(|cell| {
-            if cell.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", cell.replace('"', "\"\""))
-            } else {
-                cell.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// True when the error is stdout closing under us (`| head`): not worth an error.

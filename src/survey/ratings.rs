@@ -9,7 +9,7 @@ use std::path::Path;
 use anyhow::{bail, ensure, Context};
 use serde::Serialize;
 
-use crate::va::targets::{norm_1_9_to_unit, parse_csv};
+use crate::va::targets::{column, join_csv, norm_1_9_to_unit, parse_csv};
 use crate::va::Va;
 
 /// Columns of `items.csv`, in order.
@@ -72,15 +72,6 @@ pub struct Rating {
     pub arousal: f64,
 }
 
-/// Quotes a CSV field when it needs it.
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
-}
-
 /// Writes `items.csv`.
 pub fn write_items(path: &Path, items: &[SurveyItem]) -> anyhow::Result<()> {
     let mut text = ITEM_COLUMNS.join(",");
@@ -88,16 +79,16 @@ pub fn write_items(path: &Path, items: &[SurveyItem]) -> anyhow::Result<()> {
     for item in items {
         let row = [
             item.item.to_string(),
-            csv_field(&item.song_code),
-            csv_field(&item.image_code),
-            csv_field(&item.audio),
-            csv_field(&item.image),
-            csv_field(&item.source),
+            item.song_code.clone(),
+            item.image_code.clone(),
+            item.audio.clone(),
+            item.image.clone(),
+            item.source.clone(),
             format!("{:.4}", item.predicted.valence),
             format!("{:.4}", item.predicted.arousal),
             item.seed.to_string(),
         ];
-        text.push_str(&row.join(","));
+        text.push_str(&join_csv(row.iter().map(String::as_str)));
         text.push('\n');
     }
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
@@ -107,14 +98,11 @@ pub fn write_items(path: &Path, items: &[SurveyItem]) -> anyhow::Result<()> {
 fn column_indices<const N: usize>(
     header: &[String],
     names: [&str; N],
-    file: &str,
+    file: &Path,
 ) -> anyhow::Result<[usize; N]> {
     let mut indices = [0; N];
     for (slot, name) in indices.iter_mut().zip(names) {
-        *slot = header
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-            .with_context(|| format!("{file}: no `{name}` column (need {})", names.join(", ")))?;
+        *slot = column(header, name, file)?;
     }
     Ok(indices)
 }
@@ -127,7 +115,7 @@ pub fn read_items(path: &Path) -> anyhow::Result<Vec<SurveyItem>> {
     let Some((header, body)) = records.split_first() else {
         bail!("{file} is empty");
     };
-    let columns = column_indices(header, ITEM_COLUMNS, &file)?;
+    let columns = column_indices(header, ITEM_COLUMNS, path)?;
     let mut items = Vec::with_capacity(body.len());
     let mut codes = HashSet::new();
     for (row, record) in body.iter().enumerate() {
@@ -196,7 +184,7 @@ pub fn parse_ratings(text: &str, file: &str) -> anyhow::Result<Vec<Rating>> {
     let Some((header, body)) = records.split_first() else {
         bail!("{file} is empty");
     };
-    let columns = column_indices(header, RATING_COLUMNS, file)?;
+    let columns = column_indices(header, RATING_COLUMNS, Path::new(file))?;
     let mut ratings = Vec::with_capacity(body.len());
     for (row, record) in body.iter().enumerate() {
         if record.iter().all(|f| f.trim().is_empty()) {

@@ -33,6 +33,20 @@ pub fn norm_1_9_to_unit(x: f64) -> f64 {
     (x - 5.0) / 4.0
 }
 
+/// Joins cells, quoting those that need it (RFC 4180).
+pub fn join_csv<'a>(cells: impl Iterator<Item = &'a str>) -> String {
+    cells
+        .map(|cell| {
+            if cell.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", cell.replace('"', "\"\""))
+            } else {
+                cell.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Parses CSV text (RFC 4180 quoting, embedded commas, quotes and newlines) into records.
 pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
     let mut records = Vec::new();
@@ -78,10 +92,12 @@ pub fn latin1_to_string(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| b as char).collect()
 }
 
-fn column(header: &[String], name: &str, file: &Path) -> anyhow::Result<usize> {
+/// Index of the column called `name` in a header row (case and surrounding spaces ignored,
+/// as spreadsheets write headers either way); the error names the file.
+pub fn column(header: &[String], name: &str, file: &Path) -> anyhow::Result<usize> {
     header
         .iter()
-        .position(|column| column.trim() == name)
+        .position(|column| column.trim().eq_ignore_ascii_case(name))
         .with_context(|| format!("{} has no `{name}` column", file.display()))
 }
 
