@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use analysis_signals::{cadence, click_track};
+use analysis_signals::{cadence, click_track, write_wav};
 use moodscape::survey::read_items;
 
 fn scratch_dir(name: &str) -> PathBuf {
@@ -41,19 +41,12 @@ fn write_song(path: &Path, bpm: f32, tonic: i32, minor: bool) {
     let rate = 44_100;
     let clicks = click_track(bpm, 12.0, rate);
     let chords = cadence(tonic, minor, 12.0, rate);
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).unwrap();
-    for (c, h) in clicks.iter().zip(&chords) {
-        writer
-            .write_sample(((0.5 * c + h) * 32767.0).clamp(-32768.0, 32767.0) as i16)
-            .unwrap();
-    }
-    writer.finalize().unwrap();
+    let song: Vec<f32> = clicks
+        .iter()
+        .zip(&chords)
+        .map(|(c, h)| 0.5 * c + h)
+        .collect();
+    write_wav(path, &song, rate);
 }
 
 /// Two mood folders of two songs each, plus a corrupt file the kit must skip.

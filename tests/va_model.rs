@@ -2,8 +2,11 @@
 //! rejects damaged files with the right message, and ranks contrasting music the right way round.
 //! Nothing here retrains: every test runs the model committed in `models/va-forest.bin`.
 
+mod analysis_signals;
+
 use std::path::Path;
 
+use analysis_signals::write_wav;
 use moodscape::analysis::{analyze_file, feature_names, Analyzer, AnalyzerConfig, SCHEMA_VERSION};
 use moodscape::va::model::{FORMAT_VERSION, MAGIC};
 use moodscape::va::{Va, VaModel, VaModelError};
@@ -223,23 +226,6 @@ fn random_corruption_never_panics_and_never_yields_a_bad_model() {
             assert_in_range(model.predict_values(&probe), &format!("trial {trial}"));
         }
     }
-}
-
-/// Writes a 16-bit WAV with hound so the test goes through the real decoder.
-fn write_wav(path: &Path, samples: &[f32], rate: u32) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).unwrap();
-    for &sample in samples {
-        writer
-            .write_sample((sample.clamp(-1.0, 1.0) * 32_767.0) as i16)
-            .unwrap();
-    }
-    writer.finalize().unwrap();
 }
 
 /// Fast (150 BPM), loud, bright, major: a C-major arpeggio in sawtooth with a noise snare and

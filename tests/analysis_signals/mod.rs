@@ -104,6 +104,23 @@ pub fn interleave(mono: &[f32], channels: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Writes a mono 16-bit WAV with hound, so a test's audio goes through the real decoder.
+pub fn write_wav(path: &std::path::Path, samples: &[f32], rate: u32) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).unwrap();
+    for &sample in samples {
+        writer
+            .write_sample((sample.clamp(-1.0, 1.0) * 32_767.0) as i16)
+            .unwrap();
+    }
+    writer.finalize().unwrap();
+}
+
 /// Runs a whole signal through a fresh analyser and returns every summary.
 pub fn analyze(
     interleaved: &[f32],
