@@ -13,6 +13,7 @@ mod editor;
 pub mod landscape;
 pub mod live;
 mod params;
+pub mod pretrained;
 pub mod survey;
 pub mod va;
 

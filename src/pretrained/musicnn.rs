@@ -1,0 +1,1 @@
+//! See the module docs in `super`; filled in by its port.
