@@ -2,7 +2,8 @@
 
 For each recording both sides see the same 30 s excerpt (from 15 s in when the file is long
 enough, else from the start), mono at 22.05 kHz, written to a temporary WAV:
-- moodscape: `moodscape analyze EXCERPT --window 30 --hop 30` (one summary over the excerpt);
+- moodscape: `moodscape analyze EXCERPT --window S --hop S` (one summary over the excerpt's
+  whole S <= 30 s);
 - librosa: `librosa.feature.tempo` (default onset envelope, 120 BPM prior) over the same samples.
 Prints a table, the share agreeing within 4 %, and the share within 4 % of 2x or 1/2. With
 --plots DIR, saves the onset-envelope autocorrelation of each disagreement with both tempi marked.
@@ -11,8 +12,7 @@ Run (venv with librosa 0.11, matplotlib; nothing from the recordings is written 
   python3 -m venv /work/venvs/tempo && /work/venvs/tempo/bin/pip install librosa==0.11.0 matplotlib
   cargo build --profile ci --bin moodscape
   /work/venvs/tempo/bin/python xtask/compare/tempo_librosa.py --bin target/ci/moodscape \
-      --limit 70 /work/shared/data/music-4q/audio \
-      --limit 30 /usr/share/games/wesnoth/1.16/data/core/music
+      70:/work/shared/data/music-4q/audio 30:/usr/share/games/wesnoth/1.16/data/core/music
 """
 import argparse
 import json
@@ -45,9 +45,10 @@ def excerpt(path):
     return y
 
 
-def moodscape_tempo(binary, wav):
+def moodscape_tempo(binary, wav, seconds):
+    window = str(int(seconds))
     out = subprocess.run(
-        [binary, "analyze", wav, "--window", "30", "--hop", "30"],
+        [binary, "analyze", wav, "--window", window, "--hop", window],
         capture_output=True, text=True, check=True,
     ).stdout
     records = [json.loads(l) for l in out.splitlines() if l.strip()]
@@ -95,18 +96,12 @@ def main():
     parser.add_argument("--plots", default=None)
     parser.add_argument("--cache", default="target/compare-tempo-librosa.json",
                         help="librosa tempi by path, so reruns only rerun moodscape")
-    parser.add_argument("sources", nargs="+", help="[--limit N] DIR ...")
-    args, rest = parser.parse_known_args()
-    tokens = args.sources + rest
-    jobs, limit = [], 50
-    i = 0
-    while i < len(tokens):
-        if tokens[i] == "--limit":
-            limit = int(tokens[i + 1])
-            i += 2
-            continue
-        jobs += pick(tokens[i], limit)
-        i += 1
+    parser.add_argument("sources", nargs="+", help="N:DIR, N recordings evenly spaced from DIR")
+    args = parser.parse_args()
+    jobs = []
+    for source in args.sources:
+        limit, directory = source.split(":", 1)
+        jobs += pick(directory, int(limit))
     cache = json.load(open(args.cache)) if os.path.exists(args.cache) else {}
     counts = {"agree": 0, "octave": 0, "differ": 0}
     rows = []
@@ -117,7 +112,7 @@ def main():
                 continue
             wav = os.path.join(tmp, "x.wav")
             soundfile.write(wav, np.pad(y, (0, SR)), SR, subtype="FLOAT")
-            ours, clarity = moodscape_tempo(args.bin, wav)
+            ours, clarity = moodscape_tempo(args.bin, wav, len(y) / SR)
             if path not in cache:
                 cache[path] = float(librosa.feature.tempo(y=y, sr=SR)[0])
                 os.makedirs(os.path.dirname(args.cache) or ".", exist_ok=True)
