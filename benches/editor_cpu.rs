@@ -120,7 +120,7 @@ fn measure(display: &str, label: &str, env: &[(&str, &str)]) -> Span {
     }
     let mut standalone = command.spawn().expect("start the standalone");
     let pid = standalone.id();
-    wait_for_window(display, label);
+    wait_for_window(display, label, &mut standalone);
     std::thread::sleep(WARM_UP);
     let before = thread_ticks(pid);
     let start = Instant::now();
@@ -198,9 +198,12 @@ fn start_xvfb() -> (Child, String) {
 
 /// Waits until the standalone's window exists, so a run never measures a process that is still
 /// (or forever) connecting to the display.
-fn wait_for_window(display: &str, label: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+fn wait_for_window(display: &str, label: &str, standalone: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(180);
     loop {
+        if let Some(status) = standalone.try_wait().expect("query the standalone") {
+            panic!("{label}: the standalone exited before its window appeared ({status})");
+        }
         let found = Command::new("xdotool")
             .args(["search", "--name", "Moodscape"])
             .env("DISPLAY", display)
