@@ -7,7 +7,10 @@
 //!   landscape thread, no generator, no upscaler; the window repaints at its idle 10 fps);
 //! - **editor open**: the shipped editor: keyframes generated and upscaled to 256 px on the
 //!   landscape thread (with silent input, one every 8 s), crossfaded at 30 fps while morphing,
-//!   drifting (Motion, default 50 %) at 10 fps in between.
+//!   drifting (Motion, default 50 %) at 10 fps in between;
+//! - **restless mood** (reported, not gated): the same, with xdotool clicking the VA pad to a far
+//!   mood every second, so a keyframe comes as often as the keyframe policy allows (every 2 s)
+//!   and the picture crossfades at 30 fps nearly all the time: the worst case.
 //!
 //! It reads each thread's CPU time from /proc. The threads are named, so the report splits the
 //! cost into the main thread (egui's drawing, plus the standalone's audio thread, which is
@@ -25,6 +28,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const WARM_UP: Duration = Duration::from_secs(15);
@@ -100,7 +105,58 @@ impl Span {
 }
 
 /// Runs the standalone with `env` set, warms up, measures, and checks that it stayed alive.
-fn measure(display: &str, label: &str, env: &[(&str, &str)]) -> Span {
+/// Mirrors `editor::SIDE_PANEL_WIDTH` and egui's panel margin: where the VA pad is.
+const SIDE_PANEL_WIDTH: i32 = 300;
+const PANEL_MARGIN: i32 = 8;
+
+/// Clicks the VA pad at alternating far-apart moods every second until `stop`: a restless mood
+/// that asks for a keyframe (and a crossfade at 30 fps) as often as the keyframe policy allows.
+fn restless_mood(
+    display: String,
+    window: String,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let text = Command::new("xdotool")
+            .args(["getwindowgeometry", "--shell", &window])
+            .env("DISPLAY", &display)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let field = |name: &str| -> i32 {
+            text.lines()
+                .find_map(|line| line.strip_prefix(&format!("{name}=")))
+                .and_then(|value| value.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        let (x, y, width) = (field("X"), field("Y"), field("WIDTH"));
+        let side = (SIDE_PANEL_WIDTH - 2 * PANEL_MARGIN) as f32;
+        let point = |valence: f32, arousal: f32| {
+            (
+                x + width - SIDE_PANEL_WIDTH + PANEL_MARGIN + ((valence + 1.0) / 2.0 * side) as i32,
+                y + PANEL_MARGIN + ((1.0 - arousal) / 2.0 * side) as i32,
+            )
+        };
+        let moods = [
+            point(0.7, -0.7),
+            point(-0.7, 0.7),
+            point(0.7, 0.7),
+            point(-0.7, -0.7),
+        ];
+        let mut index = 0;
+        while !stop.load(Ordering::Relaxed) {
+            let (px, py) = moods[index % moods.len()];
+            let _ = Command::new("xdotool")
+                .args(["mousemove", &px.to_string(), &py.to_string(), "click", "1"])
+                .env("DISPLAY", &display)
+                .status();
+            index += 1;
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    })
+}
+
+fn measure(display: &str, label: &str, env: &[(&str, &str)], restless: bool) -> Span {
     let mut command = Command::new(env!("CARGO_BIN_EXE_moodscape"));
     command
         .args([
@@ -120,7 +176,9 @@ fn measure(display: &str, label: &str, env: &[(&str, &str)]) -> Span {
     }
     let mut standalone = command.spawn().expect("start the standalone");
     let pid = standalone.id();
-    wait_for_window(display, label, &mut standalone);
+    let window = wait_for_window(display, label, &mut standalone);
+    let stop = Arc::new(AtomicBool::new(false));
+    let clicker = restless.then(|| restless_mood(display.to_string(), window, stop.clone()));
     std::thread::sleep(WARM_UP);
     let before = thread_ticks(pid);
     let start = Instant::now();
@@ -129,6 +187,10 @@ fn measure(display: &str, label: &str, env: &[(&str, &str)]) -> Span {
     let seconds = start.elapsed().as_secs_f64();
     let rss = status_kib(pid, "VmRSS:");
     let peak = status_kib(pid, "VmHWM:");
+    stop.store(true, Ordering::Relaxed);
+    if let Some(clicker) = clicker {
+        let _ = clicker.join();
+    }
     // A crashed or exited standalone would read as a cheap one: refuse to report it.
     let alive = standalone.try_wait().expect("query the standalone");
     let _ = standalone.kill();
@@ -198,7 +260,7 @@ fn start_xvfb() -> (Child, String) {
 
 /// Waits until the standalone's window exists, so a run never measures a process that is still
 /// (or forever) connecting to the display.
-fn wait_for_window(display: &str, label: &str, standalone: &mut Child) {
+fn wait_for_window(display: &str, label: &str, standalone: &mut Child) -> String {
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         if let Some(status) = standalone.try_wait().expect("query the standalone") {
@@ -209,8 +271,9 @@ fn wait_for_window(display: &str, label: &str, standalone: &mut Child) {
             .env("DISPLAY", display)
             .output()
             .expect("xdotool is needed (apt-get install xdotool)");
-        if !String::from_utf8_lossy(&found.stdout).trim().is_empty() {
-            return;
+        let text = String::from_utf8_lossy(&found.stdout).into_owned();
+        if let Some(id) = text.lines().next() {
+            return id.trim().to_string();
         }
         assert!(
             Instant::now() < deadline,
@@ -234,51 +297,56 @@ fn main() {
     let (xvfb, display) = start_xvfb();
     let xvfb = KillOnDrop(xvfb);
     let display = display.as_str();
-    let baseline = measure(display, "baseline", &[("MOODSCAPE_LANDSCAPE", "off")]);
-    let open = measure(display, "editor open", &[]);
+    let baseline = measure(
+        display,
+        "baseline",
+        &[("MOODSCAPE_LANDSCAPE", "off")],
+        false,
+    );
+    let open = measure(display, "editor open", &[], false);
+    let restless = measure(display, "restless mood", &[], true);
     drop(xvfb);
 
     println!(
-        "dummy backend 48 kHz / 512, {MEASURE:?} per run after {WARM_UP:?} warm-up, both runs now"
+        "dummy backend 48 kHz / 512, {MEASURE:?} per run after {WARM_UP:?} warm-up, all runs now"
     );
+    let runs = [&baseline, &open, &restless];
     println!(
-        "{:<28} {:>12} {:>12}",
-        "thread (% of one core)", "baseline", "editor open"
+        "{:<28} {:>12} {:>12} {:>14}",
+        "thread (% of one core)", "baseline", "editor open", "restless mood"
     );
     let names: std::collections::BTreeSet<&String> =
-        baseline.percent.keys().chain(open.percent.keys()).collect();
-    for name in names {
-        let (b, o) = (
-            baseline.percent.get(name).copied().unwrap_or(0.0),
-            open.percent.get(name).copied().unwrap_or(0.0),
+        runs.iter().flat_map(|run| run.percent.keys()).collect();
+    let row = |label: &str, values: [f64; 3]| {
+        println!(
+            "{label:<28} {:>12.2} {:>12.2} {:>14.2}",
+            values[0], values[1], values[2]
         );
-        if b > 0.0 || o > 0.0 {
-            println!("{name:<28} {b:>12.2} {o:>12.2}");
+    };
+    for name in names {
+        let values = runs.map(|run| run.percent.get(name).copied().unwrap_or(0.0));
+        if values.iter().any(|&v| v > 0.0) {
+            row(name, values);
         }
     }
-    let landscape = |span: &Span| span.group(&LANDSCAPE_THREADS);
-    println!(
-        "{:<28} {:>12.2} {:>12.2}",
+    row(
         "landscape work (3 threads)",
-        landscape(&baseline),
-        landscape(&open)
+        runs.map(|run| run.group(&LANDSCAPE_THREADS)),
     );
-    println!(
-        "{:<28} {:>12.2} {:>12.2}",
+    row(
         "  of which the upscaler",
-        baseline.group(&[UPSCALER_THREAD]),
-        open.group(&[UPSCALER_THREAD])
+        runs.map(|run| run.group(&[UPSCALER_THREAD])),
     );
+    row("whole process", runs.map(Span::total));
+    row("RSS, MB", runs.map(|run| run.rss_mb));
+    row("peak RSS, MB", runs.map(|run| run.peak_mb));
     println!(
-        "{:<28} {:>12.2} {:>12.2}   ({:.2}x the baseline)",
-        "whole process",
-        baseline.total(),
-        open.total(),
-        open.total() / baseline.total().max(1e-9)
-    );
-    println!(
-        "{:<28} {:>9.0} MB {:>9.0} MB   (peak {:.0} / {:.0} MB)",
-        "RSS", baseline.rss_mb, open.rss_mb, baseline.peak_mb, open.peak_mb
+        "editor open: {:.2}x the baseline; restless mood (the VA pad clicked to a far mood every \
+         second: a keyframe every {} s, crossfading at 30 fps nearly all the time; not gated): \
+         {:.2}x the baseline",
+        open.total() / baseline.total().max(1e-9),
+        2,
+        restless.total() / baseline.total().max(1e-9)
     );
 
     let mut failures = Vec::new();
