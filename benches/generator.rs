@@ -5,12 +5,16 @@
 //! - per upsampling stage, candle's `conv_transpose2d` (the usual GAN upsampler, a direct loop on
 //!   the CPU) against nearest upsampling + im2col matmul convolution of the same shapes.
 //!
+//! - the learned 4× upscaler (Real-ESRGAN animevideov3) per 64→256 picture on one thread, against
+//!   the generator's time and a bicubic resize of the same picture (goal: ≤ 0.5 s).
+//!
 //! Run with `cargo bench --bench generator`.
 
 use candle_core::{Device, Tensor};
 use moodscape::landscape::generator::{ConvPath, DEFAULT_CHANNELS};
 use moodscape::landscape::layers::{upsample2x, Conv3x3};
 use moodscape::landscape::{Generator, Latent};
+use moodscape::pretrained::upscaler::Upscaler;
 use moodscape::va::Va;
 use std::time::Instant;
 
@@ -87,6 +91,31 @@ fn main() {
         "  candle conv2d (NCHW built-in)   {builtin:7.3} ms/image  ({:.2}x the shipped time)",
         builtin / fused
     );
+
+    // The learned upscaler, on its own one-thread pool, against the generator measured above.
+    match Upscaler::embedded() {
+        Ok(upscaler) => {
+            let native = generator.generate(&latent, va).unwrap();
+            let upscale = time_ms(2, 15, || {
+                upscaler.upscale(&native).unwrap();
+            });
+            let bicubic = time_ms(3, 30, || {
+                image::imageops::resize(&native, 256, 256, image::imageops::FilterType::CatmullRom);
+            });
+            println!("upscaler 64->256 (Real-ESRGAN animevideov3, 17 convs) on one thread:");
+            println!(
+                "  learned 4x upscale              {upscale:7.1} ms/image  ({:.1}x the generator, {:.0}x a bicubic resize at {bicubic:.2} ms; goal <= 500 ms: {})",
+                upscale / fused,
+                upscale / bicubic,
+                if upscale <= 500.0 { "met" } else { "MISSED" }
+            );
+            println!(
+                "  generator + upscaler (a keyframe) {:7.1} ms",
+                fused + upscale
+            );
+        }
+        Err(error) => eprintln!("upscaler bench skipped: {error}"),
+    }
 
     // Transposed convolution against upsample + matmul conv, stage by stage.
     let mut transposed_total = 0.0;

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::live::{LandscapeUpdate, LandscapeWorker, LiveState, Morph};
+use crate::live::{drift_view, LandscapeUpdate, LandscapeWorker, LiveState, Morph};
 use crate::params::MoodscapeParams;
 use crate::va::Va;
 
@@ -29,6 +29,14 @@ const FRAME_INTERVAL: Duration = Duration::from_millis(33);
 /// Frame pacing while the picture is still: enough for the readouts and the trajectory, and it
 /// spares the GPU (or, without one, the CPU) from redrawing an unchanged window 30 times a second.
 const IDLE_FRAME_INTERVAL: Duration = Duration::from_millis(100);
+/// Frame pacing while only the Motion drift moves the view: the drift moves it by a fraction of
+/// a pixel per frame even at this rate (about 0.2 px at the default Motion), and with bilinear
+/// sampling that reads as continuous, so drifting costs no more frames than a still editor.
+const DRIFT_FRAME_INTERVAL: Duration = IDLE_FRAME_INTERVAL;
+/// Environment variable that turns the landscape off (`off`): no landscape thread, no generator,
+/// no upscaler. `benches/editor_cpu.rs` uses it as the same-run baseline: the editor's cost
+/// without any landscape.
+pub const LANDSCAPE_SWITCH: &str = "MOODSCAPE_LANDSCAPE";
 /// Points of VA history drawn on the pad (about 20 s at 30 fps).
 const TRAJECTORY_POINTS: usize = 600;
 
@@ -56,6 +64,8 @@ pub fn create(params: Arc<MoodscapeParams>, live: Arc<LiveState>) -> Option<Mood
             texture: None,
             landscape_status: String::new(),
             last_frame: Instant::now(),
+            opened: Instant::now(),
+            landscape_off: std::env::var(LANDSCAPE_SWITCH).is_ok_and(|v| v == "off"),
         },
     )
 }
@@ -82,6 +92,10 @@ pub struct EditorApp {
     landscape_status: String,
     /// When the previous frame was drawn, to drive the morph by time.
     last_frame: Instant,
+    /// When the window opened: the clock of the Motion drift.
+    opened: Instant,
+    /// Landscape turned off by [`LANDSCAPE_SWITCH`] (the CPU bench's baseline).
+    landscape_off: bool,
 }
 
 impl EditorApp {
@@ -135,6 +149,11 @@ impl NiceEguiApp for EditorApp {
     ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         self.gui_context = Some(nice_gui_ctx);
         self.last_frame = Instant::now();
+        self.opened = self.last_frame;
+        if self.landscape_off {
+            self.landscape_status = format!("landscape off ({LANDSCAPE_SWITCH}=off)");
+            return Ok(());
+        }
         match LandscapeWorker::spawn(self.live.clone(), self.style.clone()) {
             Ok(worker) => self.worker = Some(worker),
             Err(error) => self.landscape_status = format!("landscape thread failed: {error}"),
@@ -196,12 +215,15 @@ impl NiceEguiApp for EditorApp {
                 let rect = ui.max_rect();
                 match self.texture.as_ref() {
                     Some(texture) => {
-                        ui.painter().image(
-                            texture.id(),
-                            rect,
-                            cover_uv(rect.size()),
-                            Color32::WHITE,
-                        );
+                        // The drift is a window over the 256 px keyframe: texture coordinates
+                        // only, no pixels are touched.
+                        let seconds = self.opened.elapsed().as_secs_f64();
+                        let view = drift_view(seconds, self.params.motion.value());
+                        let cover = cover_uv(rect.size());
+                        let [u0, v0] = view.map([cover.min.x, cover.min.y]);
+                        let [u1, v1] = view.map([cover.max.x, cover.max.y]);
+                        let uv = Rect::from_min_max(Pos2::new(u0, v0), Pos2::new(u1, v1));
+                        ui.painter().image(texture.id(), rect, uv, Color32::WHITE);
                     }
                     None => {
                         let message = if self.landscape_status.is_empty() {
@@ -215,9 +237,12 @@ impl NiceEguiApp for EditorApp {
                     }
                 }
             });
-        let moving = self.morph.as_ref().is_some_and(Morph::is_moving);
-        ui.ctx().request_repaint_after(if moving {
+        let morphing = self.morph.as_ref().is_some_and(Morph::is_moving);
+        let drifting = self.texture.is_some() && self.params.motion.value() > 0.0;
+        ui.ctx().request_repaint_after(if morphing {
             FRAME_INTERVAL
+        } else if drifting {
+            DRIFT_FRAME_INTERVAL
         } else {
             IDLE_FRAME_INTERVAL
         });
@@ -311,6 +336,9 @@ fn controls(ui: &mut egui::Ui, params: &MoodscapeParams, setter: &ParamSetter) {
         ui.end_row();
         ui.label("Morph");
         ui.add(slider(&params.morph_seconds, setter));
+        ui.end_row();
+        ui.label("Motion");
+        ui.add(slider(&params.motion, setter));
         ui.end_row();
         ui.label("Valence CC");
         ui.add(slider(&params.cc_valence, setter));

@@ -44,6 +44,10 @@ pub struct MoodscapeParams {
     /// Seconds one landscape takes to morph into the next.
     #[id = "morph"]
     pub morph_seconds: FloatParam,
+
+    /// How much the landscape drifts (a slow pan and zoom) between keyframes, 0 = still.
+    #[id = "motion"]
+    pub motion: FloatParam,
 }
 
 impl Default for MoodscapeParams {
@@ -87,6 +91,10 @@ impl Default for MoodscapeParams {
             )
             .with_unit(" s")
             .with_step_size(0.05),
+            motion: FloatParam::new("Motion", 0.5, FloatRange::Linear { min: 0.0, max: 1.0 })
+                .with_unit(" %")
+                .with_value_to_string(formatters::v2s_f32_percentage(0))
+                .with_string_to_value(formatters::s2v_f32_percentage()),
         }
     }
 }

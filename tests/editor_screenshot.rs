@@ -1,9 +1,18 @@
 //! The standalone editor in a real X window (Xvfb), screenshotted like a person would see it.
 //!
 //! Runs `moodscape standalone --backend dummy`, waits for the landscape, then picks a mood on the
-//! VA pad with a real mouse click (xdotool) and checks that the landscape area is not blank and
-//! that it changes with the mood clearly more than it drifts on its own over the same time.
+//! VA pad with a real mouse click (xdotool) and checks that the landscape area is not blank, that
+//! it changes with the mood clearly more than it drifts on its own over the same time, and that
+//! the full-size landscape shows no 4×4 or 8×8 block structure (the 64 px generator output's
+//! pixels and its 2× artefacts, as they would show if it were stretched instead of upscaled).
 //! Screenshots are kept under `target/screenshots/`.
+//!
+//! Block proxy: per screen column, the mean absolute difference to the next column (over all
+//! rows of the landscape), and the same per row. Blocks of period P screen pixels put that
+//! gradient energy on every P-th column, so its Fourier coefficient at 1/P, relative to its mean,
+//! is large (near 1 for hard blocks) where smooth or natural detail gives a few percent. The
+//! period is scanned over the range the picture's size and its Motion zoom allow, since the drift
+//! moves the blocks' phase and scale.
 //!
 //! Needs `Xvfb`, `xdotool` and ImageMagick's `import` (installed by `.ci/run`).
 
@@ -132,6 +141,94 @@ fn landscape_area(shot: &RgbImage, geometry: (i32, i32, i32, i32)) -> Vec<[f32; 
     pixels
 }
 
+/// Screen pixels per 256 px texel: the square picture covers the landscape area (the longer side)
+/// and the Motion drift zooms in by at most 12 %.
+fn texel_scale_range(geometry: (i32, i32, i32, i32)) -> (f32, f32) {
+    let (_, _, width, height) = geometry;
+    let covered = (width - SIDE_PANEL_WIDTH).max(height) as f32;
+    let base = covered / 256.0;
+    (base * 0.98, base * 1.14)
+}
+
+/// The landscape area as a grey-level grid (rows of columns), inset like [`landscape_area`].
+fn landscape_grey(shot: &RgbImage, geometry: (i32, i32, i32, i32)) -> Vec<Vec<f32>> {
+    let (x, y, width, height) = geometry;
+    ((y + 10)..(y + height - 10))
+        .map(|py| {
+            ((x + 10)..(x + width - SIDE_PANEL_WIDTH - 10))
+                .map(|px| {
+                    let p = shot.get_pixel(px as u32, py as u32).0;
+                    (f32::from(p[0]) + f32::from(p[1]) + f32::from(p[2])) / 3.0
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Mean |difference to the next sample| per position along each line, averaged over lines.
+fn gradient_profile(lines: &[Vec<f32>]) -> Vec<f32> {
+    let length = lines.iter().map(Vec::len).min().unwrap_or(0);
+    let mut profile = vec![0f32; length.saturating_sub(1)];
+    for line in lines {
+        for (i, slot) in profile.iter_mut().enumerate() {
+            *slot += (line[i + 1] - line[i]).abs();
+        }
+    }
+    profile
+}
+
+/// Largest relative Fourier magnitude of `profile` at a period within `periods` (screen px).
+fn periodic_share(profile: &[f32], periods: (f32, f32)) -> (f32, f32) {
+    let mean: f64 = profile.iter().map(|&v| f64::from(v)).sum::<f64>();
+    let mut best = (0f32, periods.0);
+    let mut period = periods.0;
+    while period <= periods.1 {
+        let (mut re, mut im) = (0f64, 0f64);
+        for (i, &v) in profile.iter().enumerate() {
+            let angle = std::f64::consts::TAU * i as f64 / f64::from(period);
+            re += f64::from(v) * angle.cos();
+            im += f64::from(v) * angle.sin();
+        }
+        let share = ((re * re + im * im).sqrt() / mean.max(1e-9)) as f32;
+        if share > best.0 {
+            best = (share, period);
+        }
+        period += 0.02;
+    }
+    best
+}
+
+/// The strongest 4×4- or 8×8-texel block periodicity of the picture, horizontal or vertical:
+/// (share, period in screen pixels).
+fn block_structure(grey: &[Vec<f32>], scale: (f32, f32)) -> (f32, f32) {
+    let columns: Vec<Vec<f32>> = (0..grey[0].len())
+        .map(|x| grey.iter().map(|row| row[x]).collect())
+        .collect();
+    let mut worst = (0f32, 0f32);
+    for profile in [gradient_profile(grey), gradient_profile(&columns)] {
+        for block in [4.0, 8.0] {
+            let found = periodic_share(&profile, (scale.0 * block, scale.1 * block));
+            if found.0 > worst.0 {
+                worst = found;
+            }
+        }
+    }
+    worst
+}
+
+/// `grey` as it would look with `block`-pixel blocks (each block's top-left value): the
+/// structure the proxy must catch, made from the same picture.
+fn blocky(grey: &[Vec<f32>], block: usize) -> Vec<Vec<f32>> {
+    grey.iter()
+        .enumerate()
+        .map(|(y, row)| {
+            (0..row.len())
+                .map(|x| grey[y / block * block][x / block * block])
+                .collect()
+        })
+        .collect()
+}
+
 fn channel_std(pixels: &[[f32; 3]]) -> f32 {
     let count = pixels.len() as f32;
     (0..3)
@@ -158,10 +255,14 @@ fn standalone_editor_shows_a_landscape_that_follows_the_mood() {
         require_tool(tool);
     }
     let out_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    // `MOODSCAPE_SCREENSHOT_BINARY` points the test at another build (e.g. an older one, to take
+    // "before" screenshots); the default is this crate's binary.
+    let binary = std::env::var("MOODSCAPE_SCREENSHOT_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_moodscape").to_string());
     std::fs::create_dir_all(&out_dir).unwrap();
     let (_xvfb, display) = start_xvfb();
     let _standalone = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_moodscape"))
+        Command::new(&binary)
             .args(["standalone", "--backend", "dummy"])
             .env("DISPLAY", &display)
             .stdout(Stdio::null())
@@ -216,7 +317,8 @@ fn standalone_editor_shows_a_landscape_that_follows_the_mood() {
     click(&display, pad_point(0.75, -0.75));
     std::thread::sleep(Duration::from_secs(4));
     let before_path = out_dir.join("editor-calm.png");
-    let before = landscape_area(&screenshot(&display, &before_path), geometry);
+    let calm_shot = screenshot(&display, &before_path);
+    let before = landscape_area(&calm_shot, geometry);
     std::thread::sleep(Duration::from_secs(3));
     let steady = landscape_area(
         &screenshot(&display, &out_dir.join("editor-calm-later.png")),
@@ -236,6 +338,26 @@ fn standalone_editor_shows_a_landscape_that_follows_the_mood() {
         channel_std(&before)
     );
     assert!(channel_std(&after) > 12.0, "landscape went blank");
+
+    // No block structure at full size, while the same picture made blocky would show it.
+    let scale = texel_scale_range(geometry);
+    let grey = landscape_grey(&calm_shot, geometry);
+    let (share, period) = block_structure(&grey, scale);
+    let control_block = ((scale.0 + scale.1) / 2.0 * 4.0).round() as usize;
+    let (control, _) = block_structure(&blocky(&grey, control_block), scale);
+    println!(
+        "block structure: {share:.3} at a period of {period:.1} px (texel scale {:.2}-{:.2}); the same picture in {control_block}-px blocks: {control:.3}",
+        scale.0, scale.1
+    );
+    assert!(
+        control > 0.3,
+        "the block proxy cannot see blocks ({control:.3}): it would not catch a stretched picture"
+    );
+    assert!(
+        share < 0.1,
+        "the landscape shows a block structure ({share:.3} at {period:.1} px); see {}",
+        before_path.display()
+    );
     assert!(
         change > 6.0 && change > 2.0 * drift,
         "the landscape did not follow the mood: change {change:.2} vs drift {drift:.2} \

@@ -38,9 +38,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (16..=512).contains(&args.tile),
         "--tile must be between 16 and 512"
     );
-    let generator = super::render::load_generator(args.weights.as_ref())?;
+    let painter = super::render::load_painter(args.weights.as_ref())?;
     let grid = render_grid(
-        |latents, moods| generator.generate_batch(latents, moods),
+        |latents, moods| {
+            let paintings = painter.paint_batch(latents, moods, args.tile)?;
+            Ok(paintings.into_iter().map(|p| p.display).collect())
+        },
         &args.seeds,
         args.steps,
         args.tile,

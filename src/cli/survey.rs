@@ -63,7 +63,8 @@ fn kit(args: KitArgs) -> anyhow::Result<()> {
     let files = collect_audio(&args.music)?;
     let candidates = balanced_order(&files, args.seed);
     let model = crate::va::VaModel::embedded().context("the VA model")?;
-    let generator = crate::landscape::Generator::embedded().context("the landscape generator")?;
+    let painter =
+        crate::landscape::LandscapePainter::embedded().context("the landscape painter")?;
     let labeller;
     let proxy = match &args.proxy_data {
         Some(data) => {
@@ -86,7 +87,7 @@ fn kit(args: KitArgs) -> anyhow::Result<()> {
         &args.out,
         &options,
         &model,
-        &generator,
+        &painter,
         proxy.as_ref(),
     )?;
     eprintln!(

@@ -10,14 +10,15 @@ pub mod synth;
 pub mod timeline;
 
 use anyhow::{bail, Context, Result};
-use image::{imageops::FilterType, Delay, Frame, RgbImage, RgbaImage};
+use image::{Delay, Frame, RgbImage, RgbaImage};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::landscape::Generator;
+use crate::landscape::LandscapePainter;
 use crate::live::{
-    capture_ring, load_predictor, AnalysisControls, KeyframePolicy, LivePipeline, LiveState, Morph,
+    capture_ring, drift_view, load_predictor, render_view, AnalysisControls, KeyframePolicy,
+    LivePipeline, LiveState, Morph,
 };
 use timeline::TimelineRow;
 
@@ -41,6 +42,8 @@ pub struct DemoOptions {
     pub size: u32,
     /// Morph length, seconds (the Morph parameter).
     pub morph_seconds: f32,
+    /// Pan-and-zoom drift of the animation, 0 to 1 (the Motion parameter).
+    pub motion: f32,
 }
 
 impl Default for DemoOptions {
@@ -52,6 +55,7 @@ impl Default for DemoOptions {
             fps: 8.0,
             size: 192,
             morph_seconds: 2.0,
+            motion: 0.5,
         }
     }
 }
@@ -100,7 +104,7 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport> {
     if predictor.is_none() {
         bail!("{}", live.model_status());
     }
-    let generator = Generator::embedded().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let painter = LandscapePainter::embedded().map_err(|e| anyhow::anyhow!("{e}"))?;
     let dropped = Arc::new(AtomicU64::new(0));
     let (mut writer, reader) = capture_ring(channels, dropped.clone());
     let controls = Arc::new(AnalysisControls::default());
@@ -153,14 +157,15 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport> {
             last_frame_time = now;
             next_frame += frame_step;
             if let Some(request) = policy.update(elapsed, live.va(), options.style) {
-                let image = generator
-                    .generate(&request.latent, request.va)
+                // The editor's picture: generator, then the learned upscaler.
+                let image = painter
+                    .paint(&request.latent, request.va, size)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 let path = keyframe_dir.join(format!(
                     "{keyframes:03}-t{now:05.1}-v{:+.2}-a{:+.2}.png",
                     request.va.valence, request.va.arousal
                 ));
-                upscale(&image, size)
+                image
                     .save(&path)
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 keyframes += 1;
@@ -171,7 +176,11 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport> {
             }
             if let Some(morph) = morph.as_mut() {
                 morph.advance(elapsed as f32, options.morph_seconds);
-                animation.push(upscale(&morph.current(), size));
+                animation.push(render_view(
+                    &morph.current(),
+                    drift_view(now, options.motion),
+                    size,
+                ));
             }
         }
         progress.set_position(position as u64);
@@ -200,10 +209,6 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport> {
         keyframes,
         files,
     })
-}
-
-fn upscale(image: &RgbImage, size: u32) -> RgbImage {
-    image::imageops::resize(image, size, size, FilterType::CatmullRom)
 }
 
 fn write_gif(path: &Path, frames: &[RgbImage], fps: f32) -> Result<()> {

@@ -15,6 +15,8 @@
 //! - [`latent`]: seeded latents and smooth latent/VA walks.
 //! - [`evaluation`]: emotion consistency, diversity and realism metrics.
 //! - [`grid`]: labelled VA grids of generated images.
+//! - [`picture`]: the one path from mood and noise to the displayed picture (generator, then the
+//!   learned 4× upscaler for larger sizes).
 //!
 //! Inference runs on exactly one thread: [`Generator`] owns a one-thread rayon pool and runs every
 //! candle operation inside it, so candle's gemm calls cannot fan out over the host's cores.
@@ -28,11 +30,13 @@ pub mod grid;
 pub mod labeller;
 pub mod latent;
 pub mod layers;
+pub mod picture;
 pub mod training;
 
 pub use generator::Generator;
 pub use labeller::ImageVaLabeller;
 pub use latent::Latent;
+pub use picture::{LandscapePainter, DISPLAY_SIDE};
 
 /// What can go wrong when loading or running the landscape models.
 #[derive(Debug)]

@@ -1,10 +1,13 @@
 //! When to paint a new landscape, and from which point of the noise space.
 //!
 //! A keyframe is due when the mood has moved past [`KeyframePolicy::VA_THRESHOLD`] since the last
-//! one, when the style changes, or every [`KeyframePolicy::DRIFT_SECONDS`] regardless: then the
-//! noise has drifted a little along a slow walk through the style's seeds, so a steady mood still
-//! shows a living picture. Pure logic driven by elapsed seconds, shared by the editor's worker and
-//! `moodscape demo`.
+//! one (but not sooner than [`KeyframePolicy::MIN_SECONDS`] after it), when the style changes, or
+//! every [`KeyframePolicy::DRIFT_SECONDS`] regardless: then the noise has drifted a little along a
+//! slow walk through the style's seeds, so a steady mood still shows a living picture. Pure logic
+//! driven by elapsed seconds, shared by the editor's worker and `moodscape demo`.
+//!
+//! Each keyframe costs one generator call and one 64→256 upscale, so the two time limits bound
+//! the landscape thread's CPU: at most one keyframe per `MIN_SECONDS` however the mood moves.
 
 use crate::landscape::Latent;
 use crate::va::Va;
@@ -34,8 +37,11 @@ pub struct KeyframePolicy {
 impl KeyframePolicy {
     /// Mood distance (Euclidean in VA) that triggers a new keyframe.
     pub const VA_THRESHOLD: f32 = 0.08;
-    /// Longest time between keyframes.
-    pub const DRIFT_SECONDS: f64 = 4.0;
+    /// Longest time between keyframes (the Motion drift keeps a steady picture moving meanwhile).
+    pub const DRIFT_SECONDS: f64 = 8.0;
+    /// Shortest time between keyframes that a moving mood triggers (a style change is immediate):
+    /// the default Morph length, so a restless mood costs at most one upscale per crossfade.
+    pub const MIN_SECONDS: f64 = 2.0;
     /// Seconds the walk takes to move from one seed to the next.
     pub const SECONDS_PER_SEED: f64 = 24.0;
 
@@ -64,7 +70,7 @@ impl KeyframePolicy {
         }
         let moved = self.last_va.is_none_or(|last| {
             let (dv, da) = (va.valence - last.valence, va.arousal - last.arousal);
-            (dv * dv + da * da).sqrt() > Self::VA_THRESHOLD
+            (dv * dv + da * da).sqrt() > Self::VA_THRESHOLD && self.since_last >= Self::MIN_SECONDS
         });
         if !(style_changed || moved || self.since_last >= Self::DRIFT_SECONDS) {
             return None;
@@ -104,9 +110,13 @@ mod tests {
             policy.update(0.5, va(0.05, 0.0), 3).is_none(),
             "below threshold"
         );
-        assert!(policy.update(0.5, va(0.2, 0.0), 3).is_some(), "mood moved");
         assert!(
-            policy.update(3.9, va(0.2, 0.0), 3).is_none(),
+            policy.update(0.5, va(0.2, 0.0), 3).is_none(),
+            "moved, but too soon"
+        );
+        assert!(policy.update(1.5, va(0.2, 0.0), 3).is_some(), "mood moved");
+        assert!(
+            policy.update(7.9, va(0.2, 0.0), 3).is_none(),
             "not yet drifting"
         );
         let drifted = policy.update(0.2, va(0.2, 0.0), 3).expect("drift keyframe");
@@ -118,6 +128,27 @@ mod tests {
         assert!(
             policy.update(0.0, va(0.2, 0.0), 4).is_some(),
             "style change"
+        );
+    }
+
+    #[test]
+    fn a_restless_mood_paints_at_most_one_keyframe_per_min_seconds() {
+        let mut policy = KeyframePolicy::new(2);
+        let mut keyframes = 0;
+        // 60 s at 20 updates a second, the mood jumping across the pad every update.
+        for step in 0..1200 {
+            let sign = if step % 2 == 0 { 1.0 } else { -1.0 };
+            if policy
+                .update(0.05, va(0.9 * sign, -0.9 * sign), 2)
+                .is_some()
+            {
+                keyframes += 1;
+            }
+        }
+        let most = (60.0 / KeyframePolicy::MIN_SECONDS) as usize + 1;
+        assert!(
+            keyframes <= most && keyframes >= most * 3 / 4,
+            "{keyframes} keyframes"
         );
     }
 

@@ -1,7 +1,10 @@
 //! The landscape thread: while the editor is open, it watches the mood and paints keyframes.
 //!
-//! It never runs on the audio thread and never blocks the GUI: keyframes travel through a bounded
-//! channel that the editor drains without waiting. Generation stops when the editor closes.
+//! It never runs on the audio thread and never blocks the GUI: each keyframe is generated and
+//! upscaled to [`DISPLAY_SIDE`] here (the generator and the upscaler each run their candle calls
+//! on a one-thread pool of their own, in turn, while this thread waits), then travels through a
+//! bounded channel that the editor drains without waiting. The thread, the models and their pools
+//! exist only while the editor is open: closing it stops all generation and upscaling.
 
 use crossbeam::channel::{bounded, Receiver, TryRecvError};
 use image::RgbImage;
@@ -11,7 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::{KeyframePolicy, LiveState};
-use crate::landscape::Generator;
+use crate::landscape::{LandscapePainter, DISPLAY_SIDE};
 use crate::va::Va;
 
 /// How often the thread checks the mood.
@@ -20,7 +23,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// A freshly painted landscape.
 #[derive(Debug, Clone)]
 pub struct Keyframe {
-    /// The picture, at the generator's native size.
+    /// The picture, [`DISPLAY_SIDE`] pixels a side (upscaled from the generator's 64).
     pub image: RgbImage,
     /// The mood it was painted for.
     pub va: Va,
@@ -54,8 +57,8 @@ impl LandscapeWorker {
         let handle = std::thread::Builder::new()
             .name("moodscape-landscape".into())
             .spawn(move || {
-                let generator = match Generator::embedded() {
-                    Ok(generator) => generator,
+                let painter = match LandscapePainter::embedded() {
+                    Ok(painter) => painter,
                     Err(error) => {
                         let _ = sender.try_send(LandscapeUpdate::Error(error.to_string()));
                         return;
@@ -69,7 +72,8 @@ impl LandscapeWorker {
                     last = now;
                     let request = policy.update(elapsed, live.va(), style.load(Ordering::Relaxed));
                     if let Some(request) = request {
-                        let update = match generator.generate(&request.latent, request.va) {
+                        let painted = painter.paint(&request.latent, request.va, DISPLAY_SIDE);
+                        let update = match painted {
                             Ok(image) => LandscapeUpdate::Keyframe(Keyframe {
                                 image,
                                 va: request.va,

@@ -25,7 +25,7 @@ pub use landscape_worker::{Keyframe, LandscapeUpdate, LandscapeWorker};
 pub use level_meter::LevelMeter;
 pub use midi_cc::{va_to_cc, CcEvent, CcScheduler, CcTarget};
 pub use model::load_predictor;
-pub use morph::Morph;
+pub use morph::{drift_view, render_view, Morph, View};
 pub use state::LiveState;
 
 /// The highest sample rate the plugin promises to handle; the ring is sized for it.

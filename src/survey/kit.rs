@@ -13,7 +13,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{ensure, Context};
-use image::imageops::FilterType;
 use image::RgbImage;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -21,14 +20,11 @@ use rand_chacha::ChaCha8Rng;
 
 use super::ratings::{unit_to_norm_1_9, write_items, SurveyItem};
 use crate::analysis::{analyze_file, AnalyzerConfig};
-use crate::landscape::{Generator, ImageVaLabeller, Latent};
+use crate::landscape::{ImageVaLabeller, LandscapePainter, Latent, DISPLAY_SIDE};
 use crate::va::{ClipAccumulator, Va, VaModel};
 
 /// Audio file extensions the decoder reads.
 const AUDIO_EXTENSIONS: [&str; 5] = ["wav", "flac", "mp3", "ogg", "oga"];
-
-/// Side of the pictures raters see: the 64-px landscape upscaled, as the editor shows it.
-const DISPLAY_SIDE: u32 = 256;
 
 /// How to build a kit.
 #[derive(Debug, Clone)]
@@ -140,7 +136,7 @@ pub fn build_kit(
     out: &Path,
     options: &KitOptions,
     model: &VaModel,
-    generator: &Generator,
+    painter: &LandscapePainter,
     proxy: Option<&ProxyRaters>,
 ) -> anyhow::Result<Vec<SurveyItem>> {
     ensure!(options.count >= 2, "a survey needs at least 2 songs");
@@ -190,7 +186,8 @@ pub fn build_kit(
         .collect();
     let latents: Vec<Latent> = seeds.iter().map(|&s| Latent::from_seed(s)).collect();
     let moods: Vec<Va> = songs.iter().map(|(_, va)| *va).collect();
-    let landscapes = generator.generate_batch(&latents, &moods)?;
+    // Raters see what the editor shows: the 64 px landscape through the learned 4× upscaler.
+    let landscapes = painter.paint_batch(&latents, &moods, DISPLAY_SIDE)?;
 
     let mut items = Vec::with_capacity(songs.len());
     let mut proxy_rows = String::from("rater,code,valence,arousal\n");
@@ -204,13 +201,8 @@ pub fn build_kit(
         let image = format!("images/{}.png", image_codes[i]);
         std::fs::copy(path, survey_dir.join(&audio))
             .with_context(|| format!("copying {}", path.display()))?;
-        let display = image::imageops::resize(
-            landscape,
-            DISPLAY_SIDE,
-            DISPLAY_SIDE,
-            FilterType::CatmullRom,
-        );
-        display
+        landscape
+            .display
             .save(survey_dir.join(&image))
             .with_context(|| format!("writing {image}"))?;
         if let Some(proxy) = proxy {
@@ -218,7 +210,7 @@ pub fn build_kit(
                 &mut proxy_rows,
                 proxy,
                 path,
-                landscape,
+                &landscape.native,
                 &song_codes[i],
                 &image_codes[i],
             )?;
