@@ -112,7 +112,10 @@ fn any_rate_and_channel_count_works() {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
         println!("{rate} Hz × {channels}: taggram max |diff| vs 16 kHz mono {diff:.3}");
-        assert!(diff < 0.05, "{rate} Hz × {channels}: taggram differs by {diff}");
+        assert!(
+            diff < 0.05,
+            "{rate} Hz × {channels}: taggram differs by {diff}"
+        );
     }
 }
 

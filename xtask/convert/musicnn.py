@@ -194,6 +194,40 @@ def run_network(patches):
     return tags, emb
 
 
+def time_tensorflow(runs=15):
+    """TF's CPU time per patch on one thread (intra/inter-op pools of 1), median of `runs`, for
+    the card's speed comparison with the port."""
+    import time
+
+    import tensorflow as tf
+
+    tf.compat.v1.disable_eager_execution()
+    from musicnn import models
+
+    tf.compat.v1.reset_default_graph()
+    with tf.name_scope("model"):
+        x = tf.compat.v1.placeholder(tf.float32, [None, N_FRAMES, N_MELS])
+        is_training = tf.compat.v1.placeholder(tf.bool)
+        y, *_, penultimate = models.define_model(x, is_training, "MSD_musicnn", 50)
+        taggram = tf.nn.sigmoid(y)
+    config = tf.compat.v1.ConfigProto(
+        intra_op_parallelism_threads=1, inter_op_parallelism_threads=1
+    )
+    patch = network_only_patch()[None]
+    with tf.compat.v1.Session(config=config) as sess:
+        tf.compat.v1.train.Saver().restore(sess, checkpoint_prefix())
+        feed = {x: patch, is_training: False}
+        sess.run([taggram, penultimate], feed_dict=feed)
+        cpu = []
+        for _ in range(runs):
+            start = time.process_time()
+            sess.run([taggram, penultimate], feed_dict=feed)
+            cpu.append(time.process_time() - start)
+    cpu.sort()
+    print(f"TensorFlow, one thread: {1e3 * cpu[len(cpu) // 2]:.1f} ms CPU per patch "
+          f"(median of {runs}; min {1e3 * cpu[0]:.1f})")
+
+
 def rounded(array):
     return [[float(f"{v:.7g}") for v in row] for row in np.asarray(array)]
 
@@ -239,10 +273,13 @@ def main():
     parser.add_argument("--out", default="models/musicnn-msd.safetensors")
     parser.add_argument("--fixture", action="store_true", help="also write the fixture reference")
     parser.add_argument("--fixture-out", default="tests/fixtures/musicnn/reference.json")
+    parser.add_argument("--time", action="store_true", help="time TF per patch on one thread")
     args = parser.parse_args()
     convert(args.out)
     if args.fixture:
         fixture(args.fixture_out)
+    if args.time:
+        time_tensorflow()
 
 
 if __name__ == "__main__":
