@@ -181,3 +181,42 @@ fn streamed_patches_equal_the_offline_path_away_from_the_start() {
         assert!(emb < 1e-4 && tags < 1e-5, "patch {k}: {emb} {tags}");
     }
 }
+
+/// Between patches the stream must not touch the heap (it shares the analysis thread, whose
+/// engine never allocates). The network's forward pass, once per patch, may.
+#[test]
+fn pushing_between_patches_does_not_allocate() {
+    use nice_assert_no_alloc::assert_no_alloc;
+    let net = network();
+    for (rate, channels) in [
+        (48_000.0, 2usize),
+        (44_100.0, 2),
+        (22_050.0, 1),
+        (44_099.0, 1),
+    ] {
+        let mut stream = MusicnnStream::new(net.clone(), rate, channels, 3.0);
+        let audio = music(rate, channels, 5.0);
+        let block = 480 * channels;
+        // Up to 2.9 s no patch is due: every push must stay off the heap.
+        let before_patch = ((2.9 * rate) as usize / 480) * block;
+        let mut patches = 0;
+        assert_no_alloc(|| {
+            for chunk in audio[..before_patch].chunks(block) {
+                stream.push_interleaved(chunk, |_| patches += 1);
+            }
+        });
+        assert_eq!(patches, 0);
+        // The first patch (allocates inside forward), then the gap to the next is clean again.
+        let mut rest = audio[before_patch..].chunks(block);
+        while patches == 0 {
+            let chunk = rest.next().expect("a patch within 5 s");
+            stream.push_interleaved(chunk, |_| patches += 1);
+        }
+        assert_no_alloc(|| {
+            for chunk in rest {
+                stream.push_interleaved(chunk, |_| patches += 1);
+            }
+        });
+        assert_eq!(patches, 1, "{rate} Hz × {channels}");
+    }
+}
