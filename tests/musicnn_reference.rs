@@ -12,6 +12,9 @@ use serde_json::Value;
 
 /// Agreement the port must reach on every output (the bar).
 const TOLERANCE: f32 = 1e-3;
+/// Agreement of the log-mel summaries with librosa (observed 4e-6): tight enough that a missing
+/// float16 cast or a wrong window would show.
+const FRONT_END_TOLERANCE: f32 = 1e-4;
 
 const WEIGHTS: &[u8] = include_bytes!("../models/musicnn-msd.safetensors");
 
@@ -166,8 +169,14 @@ fn front_end_and_network_match_tensorflow_on_the_synthetic_clip() {
     let frame_err = max_abs_diff(&frame_means, &floats(&case["log_mel_frame_means"]));
     let band_err = max_abs_diff(&band_means, &floats(&case["log_mel_band_means"]));
     println!("log-mel: frame means max |err| {frame_err:.2e}, band means {band_err:.2e}");
-    assert!(frame_err <= TOLERANCE, "frame means off by {frame_err}");
-    assert!(band_err <= TOLERANCE, "band means off by {band_err}");
+    assert!(
+        frame_err <= FRONT_END_TOLERANCE,
+        "frame means off by {frame_err}"
+    );
+    assert!(
+        band_err <= FRONT_END_TOLERANCE,
+        "band means off by {band_err}"
+    );
 
     let (patches, count) = mel_patches_for_clip(&audio);
     assert_eq!(count as u64, case["patches"].as_u64().unwrap());

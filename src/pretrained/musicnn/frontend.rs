@@ -227,3 +227,59 @@ pub fn mel_patches_for_clip(mono_16k: &[f32]) -> (Vec<f32>, usize) {
     out.truncate(patches * PATCH_FRAMES * MEL_BANDS);
     (out, patches)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float16_rounding_matches_ieee_half() {
+        // Exact float16 values stay.
+        for x in [1.0f32, 0.5, 1024.0, 65504.0, 6.103_515_6e-5, 5.960_464_5e-8] {
+            assert_eq!(round_to_f16(x), x);
+        }
+        // Ties go to even: 1 + 2^-11 lies halfway between 1 and 1 + 2^-10.
+        assert_eq!(round_to_f16(1.0 + 2f32.powi(-11)), 1.0);
+        assert_eq!(
+            round_to_f16(1.0 + 3.0 * 2f32.powi(-11)),
+            1.0 + 2f32.powi(-9)
+        );
+        // numpy: np.float16(0.1) == 0.0999755859375, np.float16(3.14159) == 3.140625.
+        assert_eq!(round_to_f16(0.1), 0.099_975_586);
+        assert_eq!(round_to_f16(3.14159), 3.140_625);
+        // Subnormals step by 2^-24; below half a step is zero.
+        assert_eq!(round_to_f16(1e-8), 0.0);
+        assert_eq!(round_to_f16(4e-8), 5.960_464_5e-8);
+        assert_eq!(round_to_f16(1e-6), 17.0 * 5.960_464_5e-8);
+        // Saturation instead of +inf; junk becomes silence.
+        assert_eq!(round_to_f16(1e9), 65504.0);
+        assert_eq!(round_to_f16(f32::NAN), 0.0);
+        assert_eq!(round_to_f16(-1.0), 0.0);
+        assert_eq!(compress(0.0), 0.0);
+    }
+
+    #[test]
+    fn mel_filterbank_matches_librosa() {
+        let bands = mel_filterbank();
+        assert_eq!(bands.len(), MEL_BANDS);
+        // Row sums × bin width (Hz) of librosa 0.11's `filters.mel(sr=16000, n_fft=512,
+        // n_mels=96)`: about 1 by Slaney normalisation, minus how coarsely the bins sample each
+        // triangle. Printed with `(m.sum(axis=1) * 16000 / 512)[[0, 10, 40, 60, 95]]`.
+        let bin_hz = SAMPLE_RATE as f32 / FFT_SIZE as f32;
+        for (band, librosa) in [
+            (0, 0.999_975_74),
+            (10, 0.999_975_74),
+            (40, 0.929_112_85),
+            (60, 0.994_118_03),
+            (95, 0.999_540_1),
+        ] {
+            let area: f32 = bands[band].weights.iter().sum::<f32>() * bin_hz;
+            assert!(
+                (area - librosa).abs() < 1e-5,
+                "band {band}: {area} vs {librosa}"
+            );
+        }
+        // Bands rise monotonically across the spectrum.
+        assert!(bands.windows(2).all(|w| w[0].first_bin <= w[1].first_bin));
+    }
+}
