@@ -244,9 +244,9 @@ mod tests {
             round_to_f16(1.0 + 3.0 * 2f32.powi(-11)),
             1.0 + 2f32.powi(-9)
         );
-        // numpy: np.float16(0.1) == 0.0999755859375, np.float16(3.14159) == 3.140625.
+        // numpy: np.float16(0.1) == 0.0999755859375, np.float16(3.3) == 3.30078125.
         assert_eq!(round_to_f16(0.1), 0.099_975_586);
-        assert_eq!(round_to_f16(3.14159), 3.140_625);
+        assert_eq!(round_to_f16(3.3), 3.300_781_3);
         // Subnormals step by 2^-24; below half a step is zero.
         assert_eq!(round_to_f16(1e-8), 0.0);
         assert_eq!(round_to_f16(4e-8), 5.960_464_5e-8);
