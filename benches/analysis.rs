@@ -1,5 +1,6 @@
 //! Speed of the whole analysis engine against librosa on the same file in the same run, the live
-//! CPU cost at 48 kHz stereo, and tempo/key agreement with librosa on real recordings.
+//! CPU cost at 48 kHz stereo (engine alone, and engine + MusiCNN against it, same run), MusiCNN's
+//! cost per patch on one thread, and tempo/key agreement with librosa on real recordings.
 //!
 //! `cargo bench --bench analysis` (set `MOODSCAPE_BENCH_SKIP_LIBROSA=1` for Rust numbers only,
 //! `MOODSCAPE_BENCH_REAL=N` to compare on N real recordings, default 30, 0 to skip).
@@ -8,8 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use moodscape::analysis::{analyze_file, Analyzer, AnalyzerConfig, Mode, PITCH_CLASS_NAMES};
 use moodscape::audio_file::decode_file;
+use moodscape::pretrained::musicnn::{Musicnn, MusicnnStream, MEL_BANDS, PATCH_FRAMES};
 
 const BENCH_SECONDS: f32 = 30.0;
 const BENCH_RATE: u32 = 44_100;
@@ -95,11 +99,27 @@ fn time_engine(
     block_frames: usize,
     runs: usize,
 ) -> (f64, f64, usize) {
+    time_analysis_thread(samples, rate, channels, block_frames, runs, None)
+}
+
+/// [`time_engine`], optionally with a MusiCNN stream fed the same blocks right after the engine
+/// (what the live analysis thread does when the network is on); updates count engine summaries
+/// plus MusiCNN patches.
+fn time_analysis_thread(
+    samples: &[f32],
+    rate: f64,
+    channels: usize,
+    block_frames: usize,
+    runs: usize,
+    musicnn: Option<(&Arc<Musicnn>, f32)>,
+) -> (f64, f64, usize) {
     let mut cpu = Vec::new();
     let mut wall = Vec::new();
     let mut updates = 0;
     for _ in 0..runs {
         let mut analyzer = Analyzer::new(rate, channels, AnalyzerConfig::default());
+        let mut stream = musicnn
+            .map(|(network, hop)| MusicnnStream::new(Arc::clone(network), rate, channels, hop));
         updates = 0;
         let cpu_start = thread_cpu_seconds();
         let start = Instant::now();
@@ -108,6 +128,12 @@ fn time_engine(
                 updates += 1;
                 std::hint::black_box(s);
             });
+            if let Some(stream) = stream.as_mut() {
+                stream.push_interleaved(block, |p| {
+                    updates += 1;
+                    std::hint::black_box(p);
+                });
+            }
         }
         let elapsed = start.elapsed().as_secs_f64();
         wall.push(elapsed);
@@ -125,7 +151,7 @@ fn time_engine(
 
 fn run_librosa(script: &str, arg: &Path) -> Option<String> {
     if std::env::var_os("MOODSCAPE_BENCH_SKIP_LIBROSA").is_some() {
-        println!("librosa: skipped (MOODSCAPE_BENCH_SKIP_LIBROSA set)");
+        println!("librosa comparison SKIPPED: MOODSCAPE_BENCH_SKIP_LIBROSA is set");
         return None;
     }
     let output = Command::new("bash")
@@ -137,17 +163,18 @@ fn run_librosa(script: &str, arg: &Path) -> Option<String> {
         Ok(o) if o.status.success() => Some(String::from_utf8_lossy(&o.stdout).into_owned()),
         Ok(o) => {
             println!(
-                "librosa: could not run ({}): {}",
+                "librosa comparison SKIPPED: the librosa Python environment (benches/librosa/run.sh, \
+                 target/librosa-venv) is unavailable ({}): {}",
                 o.status,
                 String::from_utf8_lossy(&o.stderr)
                     .lines()
                     .last()
-                    .unwrap_or("")
+                    .unwrap_or("no message")
             );
             None
         }
         Err(e) => {
-            println!("librosa: could not start bash: {e}");
+            println!("librosa comparison SKIPPED: cannot start bash to run it: {e}");
             None
         }
     }
@@ -196,18 +223,76 @@ fn speed_against_librosa() {
     }
 }
 
+/// Live analysis-thread cost at 48 kHz stereo: the engine alone (the baseline, measured here in
+/// the same run) and the engine plus MusiCNN at the default 3 s patch hop and a 1.5 s hop.
 fn live_cost() {
     let seconds = 60.0;
     let rate = 48_000;
     let signal = synth_music(seconds, rate);
     // 480-frame (10 ms) blocks, as a plugin's analysis thread would receive them.
     let (elapsed, wall, _) = time_engine(&signal, rate as f64, 2, 480, 5);
-    println!("== live cost, 48 kHz stereo, 10 ms blocks, {seconds} s ==");
+    let percent = |cpu: f64| 100.0 * cpu / seconds as f64;
+    println!("== live cost, 48 kHz stereo, 10 ms blocks, {seconds} s, one thread ==");
     println!(
-        "{:.5} CPU-s per audio-s = {:.3} % of one core (goal <= 1 %); wall {:.3} %",
+        "engine alone (baseline, this run): {:.5} CPU-s per audio-s = {:.3} % of one core (goal <= 1 %); wall {:.3} %",
         elapsed / seconds as f64,
-        100.0 * elapsed / seconds as f64,
-        100.0 * wall / seconds as f64
+        percent(elapsed),
+        percent(wall)
+    );
+    let network = match Musicnn::embedded() {
+        Ok(network) => Arc::new(network),
+        Err(e) => {
+            println!("engine + MusiCNN: SKIPPED, the network did not load: {e}");
+            return;
+        }
+    };
+    for hop in [3.0f32, 1.5] {
+        let (with_net, with_net_wall, _) =
+            time_analysis_thread(&signal, rate as f64, 2, 480, 3, Some((&network, hop)));
+        println!(
+            "engine + MusiCNN (patch every {hop} s): {:.3} % of one core (goal <= 3 %), wall {:.3} %; RATIO against the engine alone: {:.2}x",
+            percent(with_net),
+            percent(with_net_wall),
+            with_net / elapsed
+        );
+    }
+}
+
+/// MusiCNN forward cost per 3 s patch on the calling thread (median CPU time of several runs).
+fn musicnn_per_patch() {
+    let network = match Musicnn::embedded() {
+        Ok(network) => network,
+        Err(e) => {
+            println!("== MusiCNN per patch: SKIPPED, the network did not load: {e} ==");
+            return;
+        }
+    };
+    let patch: Vec<f32> = (0..PATCH_FRAMES * MEL_BANDS)
+        .map(|i| 1.5 + ((i % 97) as f32 * 0.37).sin())
+        .collect();
+    let mut cpu = Vec::new();
+    let mut wall = Vec::new();
+    std::hint::black_box(network.forward(&patch, 1).ok());
+    for _ in 0..15 {
+        let cpu_start = thread_cpu_seconds();
+        let start = Instant::now();
+        std::hint::black_box(network.forward(&patch, 1).ok());
+        let elapsed = start.elapsed().as_secs_f64();
+        wall.push(elapsed);
+        cpu.push(match (cpu_start, thread_cpu_seconds()) {
+            (Some(a), Some(b)) => b - a,
+            _ => elapsed,
+        });
+    }
+    cpu.sort_by(f64::total_cmp);
+    wall.sort_by(f64::total_cmp);
+    println!("== MusiCNN forward, one 3 s patch (187 x 96), calling thread only ==");
+    println!(
+        "{:.1} ms CPU per patch (median of 15; min {:.1}), {:.1} ms wall; = {:.2} % of one core at one patch per 3 s",
+        1e3 * cpu[cpu.len() / 2],
+        1e3 * cpu[0],
+        1e3 * wall[wall.len() / 2],
+        100.0 * cpu[cpu.len() / 2] / 2.992
     );
 }
 
@@ -366,6 +451,7 @@ fn real_recordings() {
 
 fn main() {
     // `cargo bench` passes --bench; nothing else to parse.
+    musicnn_per_patch();
     live_cost();
     speed_against_librosa();
     real_recordings();

@@ -71,8 +71,17 @@ pub struct InputStage {
 impl InputStage {
     /// `input_rate` must be finite and positive, `channels` at least 1 (the caller validates).
     pub fn new(input_rate: f64, channels: usize) -> Result<Self, String> {
+        Self::with_output_rate(input_rate, channels, INTERNAL_RATE)
+    }
+
+    /// The same conditioning towards another rate (MusiCNN's 16 kHz front end shares it).
+    pub fn with_output_rate(
+        input_rate: f64,
+        channels: usize,
+        output_rate: u32,
+    ) -> Result<Self, String> {
         let rate = input_rate.round() as usize;
-        let internal = INTERNAL_RATE as usize;
+        let internal = output_rate as usize;
         let converter = if rate == internal {
             RateConverter::Passthrough
         } else if rate / gcd(rate, internal) <= MAX_FFT_PERIOD {

@@ -62,7 +62,7 @@
 //! division is floored or guarded.
 
 mod file;
-mod input;
+pub(crate) mod input;
 mod loudness;
 mod pitch;
 mod rhythm;
