@@ -99,7 +99,14 @@ fn kit(args: KitArgs) -> anyhow::Result<()> {
 }
 
 fn report(args: ReportArgs) -> anyhow::Result<()> {
-    let items = read_items(&args.kit.join("items.csv"))?;
+    let items_path = args.kit.join("items.csv");
+    if !items_path.is_file() {
+        anyhow::bail!(
+            "no {} here: pass the folder `survey kit` wrote with --kit DIR (it holds items.csv)",
+            items_path.display()
+        );
+    }
+    let items = read_items(&items_path)?;
     let mut ratings = Vec::new();
     for path in &args.ratings {
         let text =
