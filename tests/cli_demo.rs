@@ -72,7 +72,11 @@ fn demo_on_a_file_reads_it_without_inventing_a_quadrant() {
             (true, false) => names[3],
         };
         assert_eq!(
-            format!("{} {}", row[column("quadrant")], row[column("quadrant_name")]),
+            format!(
+                "{} {}",
+                row[column("quadrant")],
+                row[column("quadrant_name")]
+            ),
             expected
         );
         // A file was written for no quadrant: the cells stay empty rather than "0".

@@ -120,7 +120,9 @@ fn thirty_minute_input_streams_in_bounded_memory() {
         .unwrap_or_else(|| panic!("no frame count in {stdout}"));
     assert!(frames <= moodscape::demo::MAX_ANIMATION_FRAMES, "{frames}");
     assert!(stdout.contains("animation capped at"), "{stdout}");
-    let gif = std::fs::metadata(out.join("landscape-morph.gif")).unwrap().len();
+    let gif = std::fs::metadata(out.join("landscape-morph.gif"))
+        .unwrap()
+        .len();
     eprintln!("GIF {:.1} MB, {frames} frames", gif as f64 / 1e6);
     let timeline = std::fs::read_to_string(out.join("va-timeline.csv")).unwrap();
     assert!(timeline.lines().count() > 3000, "a row every 0.5 s");

@@ -231,7 +231,11 @@ fn run_rater(browser: &Path, page: &Path, rater: &str, scratch: &Path) -> (Strin
         serde_json::json!({ "behavior": "allow", "downloadPath": downloads.to_str().unwrap() }),
     );
     let url = format!("file://{}", page.display());
-    let target = chromium.call(None, "Target.createTarget", serde_json::json!({ "url": url }));
+    let target = chromium.call(
+        None,
+        "Target.createTarget",
+        serde_json::json!({ "url": url }),
+    );
     let session = chromium.call(
         None,
         "Target.attachToTarget",
@@ -260,14 +264,20 @@ fn run_rater(browser: &Path, page: &Path, rater: &str, scratch: &Path) -> (Strin
         if state["result"]["value"] == "file: complete true" {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "page never loaded: {state}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "page never loaded: {state}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let result = evaluate(
         &mut chromium,
         &format!("{RATER_SCRIPT}({})", serde_json::json!(rater)),
     );
-    assert!(result.get("exceptionDetails").is_none(), "the rater script failed: {result}");
+    assert!(
+        result.get("exceptionDetails").is_none(),
+        "the rater script failed: {result}"
+    );
     let report = result["result"]["value"].as_str().unwrap().to_string();
     // The download lands a moment later.
     let saved = downloads.join(format!("ratings-{rater}.csv"));
