@@ -640,3 +640,17 @@ fn proxy_data_rates_songs_from_their_mood_tags() {
     ]));
     assert!(markdown.contains("3 of 3 items scored"), "{markdown}");
 }
+
+#[test]
+fn kit_without_music_or_shared_data_says_to_pass_songs() {
+    let dir = scratch_dir("no-music");
+    let output = Command::new(env!("CARGO_BIN_EXE_moodscape"))
+        .current_dir(&dir)
+        .args(["survey", "kit", "--count", "4"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("pass your songs"), "{stderr}");
+}
