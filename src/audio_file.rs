@@ -116,6 +116,8 @@ pub struct AudioReader {
     buffer: Option<SampleBuffer<f32>>,
     /// Frames delivered so far.
     frames_read: u64,
+    /// Length of the stream in frames, when the container says (for progress and planning).
+    total_frames: Option<u64>,
     /// A first block decoded while probing the format, handed out by the first `next_block`.
     pending_first: bool,
 }
@@ -128,10 +130,15 @@ impl AudioReader {
             path: path.clone(),
             source,
         };
-        let file = File::open(&path).map_err(io_error)?;
+        let mut file = File::open(&path).map_err(io_error)?;
         let length = file.metadata().map_err(io_error)?.len();
         if length == 0 {
             return Err(AudioFileError::Empty(path));
+        }
+        // symphonia trusts a WAV header's numbers and panics on some (a zero sample rate makes
+        // a zero time base): check them before it sees the file.
+        if let Err(reason) = check_wav_header(&mut file) {
+            return Err(AudioFileError::Corrupt { path, reason });
         }
         let stream = MediaSourceStream::new(Box::new(file), Default::default());
         let mut hint = Hint::new();
@@ -161,6 +168,7 @@ impl AudioReader {
         let track_id = track.id;
         let sample_rate = track.codec_params.sample_rate.unwrap_or(0);
         let channels = track.codec_params.channels.map_or(0, |c| c.count());
+        let total_frames = track.codec_params.n_frames.filter(|&n| n > 0);
         let mut reader = Self {
             path,
             format,
@@ -170,6 +178,7 @@ impl AudioReader {
             channels,
             buffer: None,
             frames_read: 0,
+            total_frames,
             pending_first: false,
         };
         // Some formats only reveal rate and layout with the first decoded packet; decoding it
@@ -194,6 +203,12 @@ impl AudioReader {
     /// Frames delivered so far.
     pub fn frames_read(&self) -> u64 {
         self.frames_read
+    }
+
+    /// The stream's length in frames as the container declares it, if it does (an estimate:
+    /// the decoded count may differ by an encoder's padding).
+    pub fn total_frames(&self) -> Option<u64> {
+        self.total_frames
     }
 
     /// The next block of interleaved samples, `None` at the end of the stream.
@@ -277,6 +292,73 @@ impl AudioReader {
             return Ok(Some(frames));
         }
     }
+}
+
+/// How much of a file's start [`check_wav_header`] reads: the `fmt ` chunk comes first in
+/// practice, after at most a few metadata chunks.
+const WAV_HEADER_PROBE_BYTES: u64 = 1 << 16;
+
+/// Rejects a RIFF/WAVE file whose `fmt ` chunk holds numbers no decoder can use (zero sample
+/// rate, channels or block size, or an ADPCM block too small for its channels). Files that are
+/// not RIFF/WAVE, or whose `fmt ` chunk lies beyond the first 64 KiB, pass unchecked. Leaves the
+/// file positioned at its start.
+fn check_wav_header(file: &mut File) -> Result<(), String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut head = Vec::new();
+    let read = file
+        .by_ref()
+        .take(WAV_HEADER_PROBE_BYTES)
+        .read_to_end(&mut head);
+    file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+    if read.is_err() || head.len() < 12 || &head[0..4] != b"RIFF" || &head[8..12] != b"WAVE" {
+        return Ok(());
+    }
+    let u16_at = |at: usize| u16::from_le_bytes([head[at], head[at + 1]]);
+    let u32_at =
+        |at: usize| u32::from_le_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
+    let mut at = 12;
+    while at + 8 <= head.len() {
+        let id = &head[at..at + 4];
+        let size = u32_at(at + 4) as usize;
+        let body = at + 8;
+        if id == b"fmt " {
+            if size < 16 || body + 16 > head.len() {
+                return Err("the WAV format chunk is too short".into());
+            }
+            let format = u16_at(body);
+            let channels = u16_at(body + 2);
+            let sample_rate = u32_at(body + 4);
+            let block_align = u16_at(body + 12);
+            let bits = u16_at(body + 14);
+            if sample_rate == 0 {
+                return Err("the WAV header says the sample rate is 0 Hz".into());
+            }
+            if channels == 0 {
+                return Err("the WAV header says the file has 0 channels".into());
+            }
+            if block_align == 0 {
+                return Err("the WAV header says each frame takes 0 bytes".into());
+            }
+            // MS and IMA ADPCM: the block holds a per-channel preamble (7 and 4 bytes) first.
+            let preamble = match format {
+                0x0002 => Some(7),
+                0x0011 => Some(4),
+                _ => None,
+            };
+            if let Some(preamble) = preamble {
+                if bits == 0 || u32::from(block_align) <= preamble * u32::from(channels) {
+                    return Err(format!(
+                        "the WAV header's ADPCM block of {block_align} bytes cannot hold \
+                         {channels} channels of {bits}-bit samples"
+                    ));
+                }
+            }
+            return Ok(());
+        }
+        // Chunks are padded to an even size.
+        at = body.saturating_add(size).saturating_add(size & 1);
+    }
+    Ok(())
 }
 
 /// Maps a symphonia error to ours; `after_open` separates bad data from unknown formats.

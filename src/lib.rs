@@ -103,6 +103,11 @@ impl Plugin for Moodscape {
     type BackgroundTask = ();
     type Editor = editor::MoodscapeEditor;
 
+    /// Out-of-range saved values are clamped before they load (see `params::sanitize_state`).
+    fn filter_state(state: &mut PluginState) {
+        params::sanitize_state(state);
+    }
+
     fn params(&self) -> Arc<dyn Params> {
         self.params.clone()
     }

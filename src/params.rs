@@ -1,6 +1,7 @@
 //! The plugin's parameters and persisted editor state.
 
 use crossbeam::atomic::AtomicCell;
+use nice_plug::plugin::ParamValue;
 use nice_plug::prelude::*;
 use std::sync::Arc;
 
@@ -96,5 +97,155 @@ impl Default for MoodscapeParams {
                 .with_value_to_string(formatters::v2s_f32_percentage(0))
                 .with_string_to_value(formatters::s2v_f32_percentage()),
         }
+    }
+}
+
+/// Smallest editor size a saved state may restore, logical pixels: the editor's layout still
+/// fits.
+pub const MIN_EDITOR_SIZE: (u32, u32) = (480, 300);
+
+/// Largest editor size a saved state may restore, logical pixels (an 8K screen).
+pub const MAX_EDITOR_SIZE: (u32, u32) = (7680, 4320);
+
+/// Brings a saved state into range before the plugin loads it, in both formats (nice-plug calls
+/// this from `Plugin::filter_state`).
+///
+/// nice-plug stores a loaded value as it is: the host shows it clamped, but the plugin would run
+/// with, and save again, a CC channel of 999 or a 1e30 s window. Each parameter's value is
+/// clamped into its range and snapped to its step; a value of the wrong type, or not finite,
+/// falls back to the default. The editor size is clamped to [`MIN_EDITOR_SIZE`] ..
+/// [`MAX_EDITOR_SIZE`], and an unreadable one is dropped (the editor keeps its default).
+pub fn sanitize_state(state: &mut PluginState) {
+    let reference = MoodscapeParams::default();
+    let map = reference.param_map();
+    for (id, value) in state.params.iter_mut() {
+        let Some((_, pointer, _)) = map.iter().find(|(param_id, _, _)| param_id == id) else {
+            continue;
+        };
+        // SAFETY: the pointers come from `reference.param_map()` and `reference` outlives this
+        // loop; only `&self` methods are called.
+        let sane = unsafe {
+            match (*pointer, &*value) {
+                (ParamPtr::FloatParam(param), ParamValue::F32(plain)) => {
+                    let param = &*param;
+                    ParamValue::F32(if plain.is_finite() {
+                        param.preview_plain(param.preview_normalized(*plain))
+                    } else {
+                        param.default_plain_value()
+                    })
+                }
+                (ParamPtr::IntParam(param), ParamValue::I32(plain)) => {
+                    let param = &*param;
+                    ParamValue::I32(param.preview_plain(param.preview_normalized(*plain)))
+                }
+                (ParamPtr::BoolParam(_), ParamValue::Bool(plain)) => ParamValue::Bool(*plain),
+                (ParamPtr::FloatParam(param), _) => ParamValue::F32((*param).default_plain_value()),
+                (ParamPtr::IntParam(param), _) => ParamValue::I32((*param).default_plain_value()),
+                (ParamPtr::BoolParam(param), _) => ParamValue::Bool((*param).default_plain_value()),
+                (ParamPtr::EnumParam(_), other) => other.clone(),
+            }
+        };
+        *value = sane;
+    }
+    if let Some(field) = state.fields.get_mut("editor-size") {
+        match serde_json::from_str::<(u32, u32)>(field) {
+            Ok((width, height)) => {
+                let sane = (
+                    width.clamp(MIN_EDITOR_SIZE.0, MAX_EDITOR_SIZE.0),
+                    height.clamp(MIN_EDITOR_SIZE.1, MAX_EDITOR_SIZE.1),
+                );
+                *field = serde_json::to_string(&sane).unwrap_or_else(|_| field.clone());
+            }
+            Err(_) => {
+                state.fields.remove("editor-size");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(params: &[(&str, ParamValue)], editor_size: &str) -> PluginState {
+        PluginState {
+            version: String::new(),
+            params: params
+                .iter()
+                .map(|(id, value)| (id.to_string(), value.clone()))
+                .collect(),
+            fields: [("editor-size".to_string(), editor_size.to_string())].into(),
+        }
+    }
+
+    fn float(state: &PluginState, id: &str) -> f32 {
+        match state.params[id] {
+            ParamValue::F32(v) => v,
+            ref other => panic!("{id}: {other:?}"),
+        }
+    }
+
+    fn int(state: &PluginState, id: &str) -> i32 {
+        match state.params[id] {
+            ParamValue::I32(v) => v,
+            ref other => panic!("{id}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn out_of_range_state_is_clamped_on_load() {
+        let mut hostile = state(
+            &[
+                ("cc_channel", ParamValue::I32(999)),
+                ("cc_valence", ParamValue::I32(-7)),
+                ("cc_arousal", ParamValue::I32(128)),
+                ("window", ParamValue::F32(1e30)),
+                ("smoothing", ParamValue::F32(-5.0)),
+                ("morph", ParamValue::F32(f32::NAN)),
+                ("seed", ParamValue::F32(3.0)),
+                ("freeze", ParamValue::Bool(true)),
+            ],
+            "[100000,100000]",
+        );
+        sanitize_state(&mut hostile);
+        assert_eq!(int(&hostile, "cc_channel"), 16);
+        assert_eq!(int(&hostile, "cc_valence"), 0);
+        assert_eq!(int(&hostile, "cc_arousal"), 119);
+        assert_eq!(float(&hostile, "window"), 30.0);
+        assert_eq!(float(&hostile, "smoothing"), 0.0);
+        assert_eq!(
+            float(&hostile, "morph"),
+            2.0,
+            "NaN falls back to the default"
+        );
+        assert_eq!(
+            int(&hostile, "seed"),
+            7,
+            "a wrong type falls back to the default"
+        );
+        assert!(matches!(hostile.params["freeze"], ParamValue::Bool(true)));
+        assert_eq!(hostile.fields["editor-size"], "[7680,4320]");
+
+        let mut tiny = state(&[("window", ParamValue::F32(12.4))], "[1,1]");
+        sanitize_state(&mut tiny);
+        assert_eq!(float(&tiny, "window"), 12.0, "snapped to the 1 s step");
+        assert_eq!(tiny.fields["editor-size"], "[480,300]");
+
+        let mut garbage = state(&[], "\"wide\"");
+        sanitize_state(&mut garbage);
+        assert!(!garbage.fields.contains_key("editor-size"));
+
+        // In-range values pass untouched.
+        let mut fine = state(
+            &[
+                ("cc_channel", ParamValue::I32(5)),
+                ("smoothing", ParamValue::F32(750.0)),
+            ],
+            "[960,600]",
+        );
+        sanitize_state(&mut fine);
+        assert_eq!(int(&fine, "cc_channel"), 5);
+        assert_eq!(float(&fine, "smoothing"), 750.0);
+        assert_eq!(fine.fields["editor-size"], "[960,600]");
     }
 }

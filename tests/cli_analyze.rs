@@ -118,7 +118,7 @@ fn features_flag_and_csv_carry_the_whole_vector() {
 
     let records = json_lines(&moodscape(&["analyze", path, "--features"]));
     let first = records[0].as_object().unwrap();
-    assert_eq!(first.len(), 11 + feature_names().len());
+    assert_eq!(first.len(), 12 + feature_names().len());
     for name in feature_names() {
         assert!(first[*name].as_f64().unwrap().is_finite(), "{name}");
     }
@@ -132,7 +132,7 @@ fn features_flag_and_csv_carry_the_whole_vector() {
         &header[..5],
         ["t", "tempo_bpm", "tempo_confidence", "key", "mode"]
     );
-    assert_eq!(header.len(), 11 + feature_names().len());
+    assert_eq!(header.len(), 12 + feature_names().len());
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), records.len());
     for row in &rows {
@@ -254,4 +254,169 @@ fn bad_files_fail_with_one_line() {
     }
     writer.finalize().unwrap();
     assert_one_line_error(&short, "shorter than one update");
+}
+
+/// A WAV header with impossible numbers (symphonia panicked on a zero sample rate) is a one-line
+/// error with exit 1 in `analyze` and in `demo --input`, never a panic.
+#[test]
+fn wav_headers_with_zero_rate_channels_or_block_fail_with_one_line() {
+    let dir = scratch_dir();
+    let good = dir.join("for_header_damage.wav");
+    write_music_wav(&good);
+    let bytes = std::fs::read(&good).unwrap();
+    // Canonical 44-byte header: channels at 22, sample rate at 24, block align at 32.
+    for (name, offset, width, expect) in [
+        ("rate0.wav", 24, 4, "sample rate is 0"),
+        ("channels0.wav", 22, 2, "0 channels"),
+        ("block0.wav", 32, 2, "0 bytes"),
+    ] {
+        let mut damaged = bytes.clone();
+        damaged[offset..offset + width].fill(0);
+        let path = dir.join(name);
+        std::fs::write(&path, &damaged).unwrap();
+        assert_one_line_error(&path, expect);
+        let out = dir.join(format!("demo-{name}"));
+        let output = moodscape(&[
+            "demo",
+            "--input",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "demo {name}: {stderr}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "demo {name}: {stderr}"
+        );
+        assert!(
+            stderr.contains(expect) && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+    }
+}
+
+/// The four quadrants under one vocabulary: `analyze --help` names them, every record carries
+/// the code and the name, and the clip summary labels its shares, in JSONL and in the CSV file
+/// `--summary` writes.
+#[test]
+fn quadrants_are_named_in_help_records_and_summary() {
+    let help = moodscape(&["analyze", "--help"]);
+    // Words only: clap may wrap lines.
+    let help = String::from_utf8_lossy(&help.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for name in [
+        "Q1 pleasant-excited",
+        "Q2 unpleasant-excited",
+        "Q3 unpleasant-calm",
+        "Q4 pleasant-calm",
+    ] {
+        assert!(help.contains(name), "analyze --help lacks {name}: {help}");
+    }
+
+    let dir = scratch_dir();
+    let path = dir.join("music_vocabulary.wav");
+    write_music_wav(&path);
+    let path = path.to_str().unwrap();
+    let names = [
+        ("Q1", "pleasant-excited"),
+        ("Q2", "unpleasant-excited"),
+        ("Q3", "unpleasant-calm"),
+        ("Q4", "pleasant-calm"),
+    ];
+    let output = moodscape(&["analyze", path]);
+    assert!(output.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (summary, records) = lines.split_last().unwrap();
+    for record in records {
+        let code = record["quadrant"].as_str().unwrap();
+        let name = names.iter().find(|(c, _)| *c == code).unwrap().1;
+        assert_eq!(record["quadrant_name"], name, "{record}");
+        assert_eq!(
+            (record["key"].as_str(), record["mode"].as_str()),
+            (Some("A"), Some("minor"))
+        );
+    }
+    let summary = &summary["summary"];
+    let code = summary["quadrant"].as_str().unwrap();
+    assert_eq!(
+        summary["quadrant_name"],
+        names.iter().find(|(c, _)| *c == code).unwrap().1
+    );
+    let shares = summary["quadrant_shares"].as_object().unwrap();
+    let keys: Vec<&str> = shares.keys().map(String::as_str).collect();
+    let mut expected: Vec<String> = names
+        .iter()
+        .map(|(c, n)| format!("{c}_{}", n.replace('-', "_")))
+        .collect();
+    expected.sort();
+    assert_eq!(keys, expected);
+    // Each share is the fraction of records in that quadrant.
+    for (code, name) in names {
+        let count = records.iter().filter(|r| r["quadrant"] == code).count();
+        let share = shares[&format!("{code}_{}", name.replace('-', "_"))]
+            .as_f64()
+            .unwrap();
+        assert!(
+            (share - count as f64 / records.len() as f64).abs() < 1e-6,
+            "{code}"
+        );
+    }
+
+    // CSV: stdout stays one table, the summary goes to its own CSV file.
+    let summary_csv = dir.join("summary.csv");
+    let output = moodscape(&[
+        "analyze",
+        path,
+        "--format",
+        "csv",
+        "--summary",
+        summary_csv.to_str().unwrap(),
+    ]);
+    assert!(output.status.success());
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("summary"),
+        "summary went to stderr although --summary was given"
+    );
+    let table = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(table.lines().count(), records.len() + 1);
+    assert!(table
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with("quadrant,quadrant_name"));
+    let text = std::fs::read_to_string(&summary_csv).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2, "{text}");
+    let cell = |name: &str| rows[1][rows[0].iter().position(|h| *h == name).expect(name)];
+    assert_eq!(cell("quadrant"), code);
+    assert_eq!(
+        cell("quadrant_name"),
+        summary["quadrant_name"].as_str().unwrap()
+    );
+    let total: f64 = names
+        .iter()
+        .map(|(c, n)| {
+            cell(&format!("share_{c}_{}", n.replace('-', "_")))
+                .parse::<f64>()
+                .unwrap()
+        })
+        .sum();
+    assert!((total - 1.0).abs() < 1e-5, "{text}");
+    let windows: usize = cell("windows").parse().unwrap();
+    assert_eq!(windows, records.len());
+}
+
+#[test]
+fn a_directory_is_named_as_one() {
+    let dir = scratch_dir().join("a_folder_of_songs");
+    std::fs::create_dir_all(&dir).unwrap();
+    assert_one_line_error(&dir, "is a directory");
 }

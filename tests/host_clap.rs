@@ -9,6 +9,7 @@
 //! Needs `cargo xtask bundle moodscape --profile ci` first (`cargo xtask test` does both).
 
 mod common;
+mod hostile_state;
 
 use std::cell::Cell;
 use std::ffi::CStr;
@@ -900,4 +901,39 @@ fn state_round_trips() {
 
 fn state_of(instance: &Instance) -> PluginState {
     extension(instance, "state")
+}
+
+/// A saved state with out-of-range values (as a damaged or hand-edited project could hold) is
+/// clamped on load: the plugin runs with, shows and saves again only values inside the
+/// parameters' ranges, and an editor size that fits a screen.
+#[test]
+fn hostile_saved_state_is_clamped_on_load() {
+    let _serial = serial();
+    let entry = load_entry();
+    let mut instance = instantiate(&entry);
+    let mut saved = Vec::new();
+    state_of(&instance)
+        .save(&instance.plugin_handle(), &mut saved)
+        .expect("saving state");
+    let hostile = hostile_state::hostile_state(&saved);
+
+    let mut other = instantiate(&entry);
+    state_of(&other)
+        .load(&other.plugin_handle(), &mut hostile.as_slice())
+        .expect("loading a hostile state");
+    for param in param_snapshot(&mut other) {
+        assert!(
+            (param.min..=param.max).contains(&param.value),
+            "{} shows {} outside {}..{}",
+            param.name,
+            param.value,
+            param.min,
+            param.max
+        );
+    }
+    let mut resaved = Vec::new();
+    state_of(&other)
+        .save(&other.plugin_handle(), &mut resaved)
+        .expect("saving the loaded state");
+    hostile_state::assert_state_clamped(&resaved, "CLAP");
 }

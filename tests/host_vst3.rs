@@ -10,6 +10,7 @@
 //! Needs `cargo xtask bundle moodscape --profile ci` first (`cargo xtask test` does both).
 
 mod common;
+mod hostile_state;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -537,4 +538,28 @@ fn state_round_trips() {
         !log.messages.is_empty(),
         "no CC messages after loading a state"
     );
+}
+
+/// A saved state with out-of-range values (as a damaged or hand-edited project could hold) is
+/// clamped on load: the plugin runs with, shows and saves again only values inside the
+/// parameters' ranges, and an editor size that fits a screen.
+#[test]
+fn hostile_saved_state_is_clamped_on_load() {
+    let _serial = serial();
+    let plugin = load(44_100.0, 512);
+    let saved = plugin.save_state().expect("saving state");
+    let hostile = hostile_state::hostile_state(&saved);
+
+    let mut other = load(44_100.0, 512);
+    other.load_state(&hostile).expect("loading a hostile state");
+    for param in other.get_parameters().unwrap() {
+        assert!(
+            (0.0..=1.0).contains(&param.value),
+            "{} shows normalised {}",
+            param.name,
+            param.value
+        );
+    }
+    let resaved = other.save_state().expect("saving the loaded state");
+    hostile_state::assert_state_clamped(&resaved, "VST3");
 }

@@ -81,9 +81,9 @@ fn analyze_adds_va_columns_and_a_clip_summary() {
     assert!((summary["valence"].as_f64().unwrap() - valence_sum / n).abs() < 1e-4);
     assert!((summary["arousal"].as_f64().unwrap() - arousal_sum / n).abs() < 1e-4);
     let shares: f64 = summary["quadrant_shares"]
-        .as_array()
+        .as_object()
         .unwrap()
-        .iter()
+        .values()
         .map(|s| s.as_f64().unwrap())
         .sum();
     assert!((shares - 1.0).abs() < 1e-4);
@@ -94,8 +94,8 @@ fn analyze_adds_va_columns_and_a_clip_summary() {
     let text = String::from_utf8(csv.stdout).unwrap();
     let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
     assert_eq!(
-        &header[header.len() - 3..],
-        ["valence", "arousal", "quadrant"]
+        &header[header.len() - 4..],
+        ["valence", "arousal", "quadrant", "quadrant_name"]
     );
     assert_eq!(text.lines().count(), records.len() + 1);
     assert!(String::from_utf8_lossy(&csv.stderr).starts_with("summary: {"));

@@ -13,6 +13,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::analysis::{analyze_file, feature_names, AnalyzerConfig, FeatureSummary, Mode};
+use crate::cli::vocabulary::{name_of_code, quadrant_name, QuadrantShares, QUADRANTS};
 use crate::va::targets::join_csv;
 
 /// Output encodings.
@@ -25,9 +26,26 @@ pub enum OutputFormat {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(after_help = "\
+Every record carries `valence` and `arousal` on [-1, 1] (0 neutral), and their quadrant as
+`quadrant` (the code) and `quadrant_name`:
+  Q1 pleasant-excited     +valence +arousal
+  Q2 unpleasant-excited   -valence +arousal
+  Q3 unpleasant-calm      -valence -arousal
+  Q4 pleasant-calm        +valence -arousal
+The key is `key` (the tonic, e.g. \"F#\") and `mode` (major or minor).
+The clip summary (mean VA over the windows, its quadrant, and `quadrant_shares`: the share of
+windows in each named quadrant) ends JSONL output as one {\"summary\": ...} line. With
+--format csv it goes to --summary FILE (a one-row CSV), or to stderr without one.\
+")]
 pub struct Args {
     /// Audio file to analyse (WAV, FLAC, MP3 or Ogg Vorbis).
     pub audio: PathBuf,
+    /// Also write the clip summary to this file, in the --format chosen (CSV: a header and one
+    /// row). With --format csv this is where the summary belongs; without it the summary goes
+    /// to stderr.
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
     /// Output encoding.
     #[arg(long, value_enum, default_value_t = OutputFormat::Jsonl)]
     pub format: OutputFormat,
@@ -204,25 +222,123 @@ pub struct MoodRecord<'a> {
     /// The VA columns (empty without a usable model).
     #[serde(flatten)]
     pub va: crate::va::VaColumns,
+    /// The quadrant's name ("pleasant-excited"...), so no reader has to know what Q1 means.
+    pub quadrant_name: Option<&'static str>,
 }
 
-/// The clip summary ends the output: one `{"summary": ...}` line in JSONL; on stderr for CSV,
-/// which must stay one table.
-fn write_clip_summary<W: Write>(
-    writer: &mut RecordWriter<W>,
-    format: OutputFormat,
-    summary: &crate::va::ClipSummary,
-) -> anyhow::Result<()> {
-    match format {
-        OutputFormat::Jsonl => writer.write(&serde_json::json!({ "summary": summary })),
-        OutputFormat::Csv => {
-            eprintln!("summary: {}", serde_json::to_string(summary)?);
-            Ok(())
+/// The clip summary as `analyze` writes it: [`crate::va::ClipSummary`] with the quadrant named
+/// and the per-quadrant shares labelled.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LabelledClipSummary {
+    /// Windows averaged.
+    pub windows: usize,
+    /// Mean valence over the windows, [-1, 1].
+    pub valence: f32,
+    /// Mean arousal over the windows, [-1, 1].
+    pub arousal: f32,
+    /// Quadrant of the mean, "Q1".."Q4".
+    pub quadrant: &'static str,
+    /// That quadrant's name.
+    pub quadrant_name: &'static str,
+    /// Spread of valence over the windows.
+    pub valence_std: f32,
+    /// Spread of arousal over the windows.
+    pub arousal_std: f32,
+    /// Share of windows per quadrant, under labelled keys.
+    pub quadrant_shares: QuadrantShares,
+}
+
+impl From<&crate::va::ClipSummary> for LabelledClipSummary {
+    fn from(summary: &crate::va::ClipSummary) -> Self {
+        Self {
+            windows: summary.windows,
+            valence: summary.valence,
+            arousal: summary.arousal,
+            quadrant: summary.quadrant,
+            quadrant_name: name_of_code(summary.quadrant).unwrap_or(""),
+            valence_std: summary.valence_std,
+            arousal_std: summary.arousal_std,
+            quadrant_shares: summary.quadrant_shares.into(),
         }
     }
 }
 
+impl LabelledClipSummary {
+    /// One CSV row under a header; the shares become `share_Q1_pleasant_excited`... columns.
+    pub fn to_csv(&self) -> String {
+        let shares = self.quadrant_shares;
+        let mut header = vec![
+            "windows".to_string(),
+            "valence".into(),
+            "arousal".into(),
+            "quadrant".into(),
+            "quadrant_name".into(),
+            "valence_std".into(),
+            "arousal_std".into(),
+        ];
+        header.extend(
+            QUADRANTS
+                .iter()
+                .map(|(code, name)| format!("share_{code}_{}", name.replace('-', "_"))),
+        );
+        let row = [
+            self.windows.to_string(),
+            self.valence.to_string(),
+            self.arousal.to_string(),
+            self.quadrant.to_string(),
+            self.quadrant_name.to_string(),
+            self.valence_std.to_string(),
+            self.arousal_std.to_string(),
+            shares.q1.to_string(),
+            shares.q2.to_string(),
+            shares.q3.to_string(),
+            shares.q4.to_string(),
+        ];
+        format!(
+            "{}\n{}\n",
+            join_csv(header.iter().map(String::as_str)),
+            join_csv(row.iter().map(String::as_str))
+        )
+    }
+}
+
+/// The clip summary ends the output: one `{"summary": ...}` line in JSONL. CSV stdout must stay
+/// one table, so there it goes to `--summary FILE`, or to stderr without one.
+fn write_clip_summary<W: Write>(
+    writer: &mut RecordWriter<W>,
+    args: &Args,
+    summary: &crate::va::ClipSummary,
+) -> anyhow::Result<()> {
+    let summary = LabelledClipSummary::from(summary);
+    if let Some(path) = &args.summary {
+        let text = match args.format {
+            OutputFormat::Jsonl => format!("{}\n", serde_json::to_string(&summary)?),
+            OutputFormat::Csv => summary.to_csv(),
+        };
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    match args.format {
+        OutputFormat::Jsonl => writer.write(&serde_json::json!({ "summary": summary })),
+        OutputFormat::Csv if args.summary.is_none() => {
+            eprintln!(
+                "summary: {} (--summary FILE writes it as CSV)",
+                serde_json::to_string(&summary)?
+            );
+            Ok(())
+        }
+        OutputFormat::Csv => Ok(()),
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.audio.is_dir() {
+        bail!(
+            "{} is a directory: give one audio file (WAV, FLAC, MP3 or Ogg Vorbis), e.g. \
+             `for f in {}/*.ogg; do moodscape analyze \"$f\" > \"$f.jsonl\"; done`",
+            args.audio.display(),
+            args.audio.display()
+        );
+    }
     if !(args.window.is_finite() && args.window > 0.0) {
         bail!("--window must be a positive number of seconds");
     }
@@ -248,6 +364,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let record = MoodRecord {
                 analysis: AnalyzeRecord::new(summary, args.features),
                 va: va.into(),
+                quadrant_name: va.map(quadrant_name),
             };
             if let Err(e) = writer.write(&record) {
                 write_error = Some(e);
@@ -255,7 +372,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     })?;
     if let (None, Some(summary)) = (&write_error, clip.summary()) {
-        write_error = write_clip_summary(&mut writer, args.format, &summary).err();
+        write_error = write_clip_summary(&mut writer, &args, &summary).err();
     }
     let result = match write_error {
         Some(e) => Err(e),

@@ -3,14 +3,17 @@
 
 use std::path::PathBuf;
 
+use crate::cli::vocabulary::{quadrant_code, quadrant_name, QUADRANTS};
 use crate::demo::{self, DemoOptions};
+use crate::va::Va;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// Output folder.
     #[arg(long, default_value = "moodscape-demo")]
     pub out: PathBuf,
-    /// Analyse this audio file instead of the built-in piece.
+    /// Analyse this audio file instead of the built-in piece (decoded as it plays, so any
+    /// length fits in memory; the animation is capped at 600 frames).
     #[arg(long)]
     pub input: Option<PathBuf>,
     /// Landscape style (seed family).
@@ -25,6 +28,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let from_file = args.input.is_some();
     let options = DemoOptions {
         out_dir: args.out,
         input: args.input,
@@ -42,18 +46,34 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             _ => sections.push((row.section, row.intended_quadrant, vec![row])),
         }
     }
-    println!("section               written for  valence  arousal  (mean over its second half)");
-    for (name, quadrant, rows) in sections {
-        let name = if name.is_empty() { "(file)" } else { name };
+    // A file was written for no quadrant: show what it reads as instead.
+    let column = if from_file { "reads as" } else { "written for" };
+    println!("section               {column:<24}valence  arousal  (mean over its second half)");
+    for (name, intended, rows) in sections {
         let tail = &rows[rows.len() / 2..];
         let n = tail.len() as f32;
-        let valence = tail.iter().map(|r| r.va.valence).sum::<f32>() / n;
-        let arousal = tail.iter().map(|r| r.va.arousal).sum::<f32>() / n;
-        println!("{name:<22}Q{quadrant}           {valence:+.2}    {arousal:+.2}");
+        let va = Va {
+            valence: tail.iter().map(|r| r.va.valence).sum::<f32>() / n,
+            arousal: tail.iter().map(|r| r.va.arousal).sum::<f32>() / n,
+        };
+        let (name, quadrant) = match usize::from(intended).checked_sub(1) {
+            Some(index) if !from_file => {
+                let (code, label) = QUADRANTS[index];
+                (name, format!("{code} {label}"))
+            }
+            _ => (
+                "(file)",
+                format!("{} {}", quadrant_code(va), quadrant_name(va)),
+            ),
+        };
+        println!(
+            "{name:<22}{quadrant:<24}{:+.2}    {:+.2}",
+            va.valence, va.arousal
+        );
     }
     println!(
-        "{} keyframes, {} animation frames",
-        report.keyframes, report.frames
+        "{} keyframes, {} animation frames ({})",
+        report.keyframes, report.frames, report.animation_note
     );
     for file in report.files {
         println!("wrote {}", file.display());

@@ -10,3 +10,4 @@ pub mod standalone;
 pub mod survey;
 pub mod train_landscape;
 pub mod train_va;
+pub mod vocabulary;

@@ -4,6 +4,9 @@
 //! `moodscape standalone --backend jack` or `moodscape standalone --backend dummy` (no audio
 //! device, handy for trying the editor; pick a mood on the pad by hand).
 
+use std::path::Path;
+use std::time::Duration;
+
 /// Arguments for nice-plug's standalone wrapper (`moodscape standalone --help` lists them).
 #[derive(clap::Args)]
 pub struct Args {
@@ -13,10 +16,81 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let asks_for_help = args
+        .wrapper_args
+        .iter()
+        .any(|a| matches!(a.as_str(), "-h" | "--help" | "-V" | "--version"));
+    // Without a window the wrapper logs "blocking indefinitely" and hangs; say why instead.
+    if !asks_for_help {
+        display_reachable()?;
+    }
     let argv = std::iter::once("moodscape standalone".to_string()).chain(args.wrapper_args);
     if nice_plug::prelude::nice_export_standalone_with_args::<crate::Moodscape, _>(argv) {
         Ok(())
     } else {
         anyhow::bail!("the standalone could not start an audio backend (try --backend dummy)")
     }
+}
+
+/// Checks that an X11 display (the editor's windowing, baseview, speaks X11) can be reached.
+#[cfg(target_os = "linux")]
+fn display_reachable() -> anyhow::Result<()> {
+    const HINT: &str = "the standalone opens a window: run it in a desktop session, or under \
+                        `xvfb-run` on a headless machine";
+    let display = std::env::var("DISPLAY").unwrap_or_default();
+    if display.trim().is_empty() {
+        anyhow::bail!("no display: DISPLAY is not set ({HINT})");
+    }
+    if x11_server_answers(&display) == Some(false) {
+        anyhow::bail!("no X server answers on DISPLAY={display} ({HINT})");
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn display_reachable() -> anyhow::Result<()> {
+    Ok(())
+}
+
+/// Whether the X server of `display` ("[host]:N[.S]") accepts a connection; `None` when the form
+/// is one this check does not understand (then the wrapper gets to try).
+#[cfg(target_os = "linux")]
+fn x11_server_answers(display: &str) -> Option<bool> {
+    let (host, rest) = display.rsplit_once(':')?;
+    let number: u16 = rest.split('.').next()?.parse().ok()?;
+    let host = host.strip_prefix("unix/").unwrap_or(host);
+    if host.is_empty() || host == "unix" {
+        let socket = format!("/tmp/.X11-unix/X{number}");
+        if Path::new(&socket).exists() && std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+            return Some(true);
+        }
+        // X servers on Linux also listen on an abstract socket of the same name, with no file.
+        return Some(abstract_socket_answers(&socket) || tcp_answers("localhost", number));
+    }
+    if host.starts_with('/') {
+        // launchd-style socket path: leave it to the wrapper.
+        return None;
+    }
+    Some(tcp_answers(host, number))
+}
+
+/// Connects to the Linux abstract socket named `name`.
+#[cfg(target_os = "linux")]
+fn abstract_socket_answers(name: &str) -> bool {
+    use std::os::linux::net::SocketAddrExt;
+    std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())
+        .and_then(|address| std::os::unix::net::UnixStream::connect_addr(&address))
+        .is_ok()
+}
+
+/// X11 over TCP listens on port 6000 + display number.
+#[cfg(target_os = "linux")]
+fn tcp_answers(host: &str, number: u16) -> bool {
+    use std::net::ToSocketAddrs;
+    let Ok(addresses) = (host, 6000 + number).to_socket_addrs() else {
+        return false;
+    };
+    addresses.into_iter().any(|address| {
+        std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok()
+    })
 }

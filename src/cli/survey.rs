@@ -4,7 +4,10 @@ use crate::landscape::ImageVaLabeller;
 use crate::survey::kit::{balanced_order, build_kit, collect_audio, KitOptions, ProxyRaters};
 use crate::survey::{build_report, parse_ratings, read_items};
 use anyhow::Context;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// Where `survey kit` looks for songs when none are given: the 4Q clips in the shared data.
+const DEFAULT_MUSIC: &str = "../shared/data/music-4q/audio";
 
 /// The two steps of a survey.
 #[derive(clap::Subcommand)]
@@ -20,7 +23,7 @@ pub enum Args {
 pub struct KitArgs {
     /// Audio files or folders (searched recursively). Songs are drawn from the folders in
     /// turn, so mood-sorted folders give a balanced kit.
-    #[arg(default_value = "../shared/data/music-4q/audio")]
+    #[arg(default_value = DEFAULT_MUSIC)]
     music: Vec<PathBuf>,
     /// Number of songs.
     #[arg(long, default_value_t = 20)]
@@ -60,6 +63,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn kit(args: KitArgs) -> anyhow::Result<()> {
+    if args.music == [PathBuf::from(DEFAULT_MUSIC)] && !Path::new(DEFAULT_MUSIC).exists() {
+        anyhow::bail!(
+            "no music given, and the default {DEFAULT_MUSIC} (the 4Q training clips beside the \
+             project) is not here: pass your songs, e.g. `moodscape survey kit ~/music/survey-songs \
+             --count 20`"
+        );
+    }
     let files = collect_audio(&args.music)?;
     let candidates = balanced_order(&files, args.seed);
     let model = crate::va::VaModel::embedded().context("the VA model")?;
@@ -100,7 +110,14 @@ fn kit(args: KitArgs) -> anyhow::Result<()> {
 }
 
 fn report(args: ReportArgs) -> anyhow::Result<()> {
-    let items = read_items(&args.kit.join("items.csv"))?;
+    let items_path = args.kit.join("items.csv");
+    if !items_path.is_file() {
+        anyhow::bail!(
+            "no {} here: pass the folder `survey kit` wrote with --kit DIR (it holds items.csv)",
+            items_path.display()
+        );
+    }
+    let items = read_items(&items_path)?;
     let mut ratings = Vec::new();
     for path in &args.ratings {
         let text =

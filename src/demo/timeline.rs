@@ -7,7 +7,9 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use super::synth::SectionSpan;
-use crate::landscape::grid::draw_text;
+use crate::analysis::Mode;
+use crate::cli::vocabulary::{quadrant_code, quadrant_name, QUADRANTS};
+use crate::landscape::grid::{draw_text, text_width};
 use crate::live::LiveState;
 use crate::va::Va;
 
@@ -22,8 +24,10 @@ pub struct TimelineRow {
     pub raw: Va,
     /// Tempo estimate, BPM.
     pub tempo_bpm: f32,
-    /// Key, e.g. "A minor".
-    pub key: String,
+    /// Tonic of the key, e.g. "A" (empty while the first window fills), as `analyze` writes it.
+    pub key: &'static str,
+    /// "major" or "minor" (empty while the first window fills).
+    pub mode: &'static str,
     /// K-weighted loudness, dB.
     pub loudness_db: f32,
     /// Name of the built-in section playing, empty for files.
@@ -38,6 +42,7 @@ impl TimelineRow {
             .iter()
             .find(|span| (f64::from(span.start)..f64::from(span.end)).contains(&t))
             .or(sections.last().filter(|span| t >= f64::from(span.end)));
+        let started = live.summaries.load(Ordering::Relaxed) > 0;
         Self {
             t,
             va: live.va(),
@@ -46,7 +51,16 @@ impl TimelineRow {
                 arousal: live.raw_arousal.load(Ordering::Relaxed),
             },
             tempo_bpm: live.tempo_bpm.load(Ordering::Relaxed),
-            key: live.key_label().unwrap_or_default(),
+            key: if started {
+                crate::analysis::key_name(live.key.load(Ordering::Relaxed))
+            } else {
+                ""
+            },
+            mode: match (started, live.mode()) {
+                (false, _) => "",
+                (true, Mode::Major) => "major",
+                (true, Mode::Minor) => "minor",
+            },
             loudness_db: live.loudness_db.load(Ordering::Relaxed),
             section: section.map_or("", |span| span.section.name),
             intended_quadrant: section.map_or(0, |span| span.section.quadrant),
@@ -58,25 +72,36 @@ pub fn write_csv(path: &Path, rows: &[TimelineRow]) -> Result<()> {
     let mut out = std::io::BufWriter::new(
         std::fs::File::create(path).with_context(|| format!("cannot write {}", path.display()))?,
     );
+    // The same vocabulary as `moodscape analyze`: quadrant code and name, key and mode apart.
     writeln!(
         out,
-        "t,valence,arousal,quadrant,raw_valence,raw_arousal,tempo_bpm,key,loudness_db,section,intended_quadrant"
+        "t,valence,arousal,quadrant,quadrant_name,raw_valence,raw_arousal,tempo_bpm,key,mode,\
+         loudness_db,section,intended_quadrant,intended_quadrant_name"
     )?;
     for row in rows {
+        // Files have no intended quadrant: the cells stay empty.
+        let (intended, intended_name) = usize::from(row.intended_quadrant)
+            .checked_sub(1)
+            .and_then(|i| QUADRANTS.get(i))
+            .copied()
+            .unwrap_or(("", ""));
         writeln!(
             out,
-            "{:.2},{:.4},{:.4},{},{:.4},{:.4},{:.1},{},{:.1},{},{}",
+            "{:.2},{:.4},{:.4},{},{},{:.4},{:.4},{:.1},{},{},{:.1},{},{},{}",
             row.t,
             row.va.valence,
             row.va.arousal,
-            row.va.quadrant(),
+            quadrant_code(row.va),
+            quadrant_name(row.va),
             row.raw.valence,
             row.raw.arousal,
             row.tempo_bpm,
             row.key,
+            row.mode,
             row.loudness_db,
             row.section,
-            row.intended_quadrant
+            intended,
+            intended_name
         )?;
     }
     out.flush()?;
@@ -135,17 +160,18 @@ pub fn plot(rows: &[TimelineRow], sections: &[SectionSpan]) -> RgbImage {
             text,
         );
     }
-    let mut t = 0.0;
-    while t <= duration {
+    for (t, label) in time_ticks(duration, plot_w, 2) {
+        let label_width = i64::from(text_width(&label, 2));
+        // Centred on its tick, but kept inside the image at both ends.
+        let x = (x_of(t) as i64 - label_width / 2).clamp(0, i64::from(width) - label_width - 2);
         draw_text(
             &mut image,
-            &format!("{t:.0}S"),
-            x_of(t) as i64 - 6,
+            &label,
+            x,
             (height as f32 - bottom + 8.0) as i64,
             2,
             text,
         );
-        t += 10.0;
     }
     // Each series: its label, how to read it from a row, its colour and the legend's x offset.
     let series: [Series; 2] = [
@@ -174,6 +200,49 @@ pub fn plot(rows: &[TimelineRow], sections: &[SectionSpan]) -> RgbImage {
     image
 }
 
+/// Tick spacings the x axis may use, seconds.
+const TICK_STEPS: [f32; 15] = [
+    1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0,
+    18000.0,
+];
+
+/// Smallest gap between two time labels, pixels.
+const MIN_LABEL_GAP: f32 = 40.0;
+
+/// A time as the axis writes it: "40S" under two minutes, else "M:SS" (or "H:MM:SS").
+pub fn time_label(seconds: f32, step: f32) -> String {
+    let whole = seconds.round() as u64;
+    if step < 60.0 && seconds < 120.0 {
+        format!("{whole}S")
+    } else if whole >= 3600 {
+        format!("{}:{:02}:{:02}", whole / 3600, whole / 60 % 60, whole % 60)
+    } else {
+        format!("{}:{:02}", whole / 60, whole % 60)
+    }
+}
+
+/// The x-axis ticks for `duration` seconds across `plot_width` pixels at font `scale`: the
+/// finest spacing whose labels do not touch, so long inputs get minutes instead of a smear.
+pub fn time_ticks(duration: f32, plot_width: f32, scale: u32) -> Vec<(f32, String)> {
+    let duration = duration.max(1.0);
+    for step in TICK_STEPS {
+        let ticks: Vec<(f32, String)> = (0..)
+            .map(|k| k as f32 * step)
+            .take_while(|&t| t <= duration + 1e-3)
+            .map(|t| (t, time_label(t, step)))
+            .collect();
+        let widest = ticks
+            .iter()
+            .map(|(_, label)| text_width(label, scale) as f32)
+            .fold(0.0, f32::max);
+        let spacing = step / duration * plot_width;
+        if spacing >= widest + MIN_LABEL_GAP {
+            return ticks;
+        }
+    }
+    vec![(0.0, time_label(0.0, 60.0))]
+}
+
 /// A 2-pixel-wide line, clipped to the image.
 fn draw_line(image: &mut RgbImage, from: (f32, f32), to: (f32, f32), colour: Rgb<u8>) {
     let steps = ((to.0 - from.0).abs().max((to.1 - from.1).abs()).ceil() as usize).max(1);
@@ -187,5 +256,37 @@ fn draw_line(image: &mut RgbImage, from: (f32, f32), to: (f32, f32), colour: Rgb
                 image.put_pixel(px as u32, py as u32, colour);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_labels_never_touch_whatever_the_length() {
+        let plot_width = 900.0;
+        for duration in [30.0f32, 60.0, 95.0, 300.0, 1890.0, 3600.0, 4.0 * 3600.0] {
+            let ticks = time_ticks(duration, plot_width, 2);
+            assert!(ticks.len() >= 2, "{duration}: {ticks:?}");
+            assert!(ticks.len() <= 40, "{duration}: {} ticks", ticks.len());
+            for pair in ticks.windows(2) {
+                let gap = (pair[1].0 - pair[0].0) / duration * plot_width;
+                let half_widths =
+                    (text_width(&pair[0].1, 2) + text_width(&pair[1].1, 2)) as f32 / 2.0;
+                assert!(gap >= half_widths + MIN_LABEL_GAP, "{duration}: {pair:?}");
+            }
+        }
+        // The 60 s demo keeps 10 s ticks; a 31.5-minute file gets minutes.
+        let demo: Vec<String> = time_ticks(60.0, plot_width, 2)
+            .into_iter()
+            .map(|t| t.1)
+            .collect();
+        assert!(
+            demo.contains(&"10S".to_string()) && demo.contains(&"60S".to_string()),
+            "{demo:?}"
+        );
+        let long = time_ticks(1890.0, plot_width, 2);
+        assert!(long.iter().any(|(_, l)| l == "5:00"), "{long:?}");
     }
 }

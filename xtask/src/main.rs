@@ -30,10 +30,37 @@ fn moodscape(subcommand: &str, extra: &[String]) -> ExitCode {
     )
 }
 
+/// What `cargo xtask`, `cargo xtask help` and `cargo xtask --help` print.
+const USAGE: &str = "\
+Usage: cargo xtask <COMMAND> [ARGS]
+
+The project's own jobs:
+  test [ARGS]                 bundle with the `ci` profile, then run the whole test suite on it
+  train-va [ARGS]             retrain models/va-forest.bin from ../shared/data (moodscape train-va)
+  train-landscape [ARGS]      retrain the landscape GAN (moodscape train-landscape; resumable)
+  bench [ARGS]                every benchmark, each against a baseline measured in the same run
+
+nice-plug's bundler:
+  bundle moodscape --release  build target/bundled/Moodscape.clap, Moodscape.vst3 and the
+                              standalone Moodscape
+  bundle-universal ...        macOS universal bundles (see nice-plug-xtask)
+
+Options to train-va and train-landscape follow the command, e.g.
+`cargo xtask train-landscape --minutes 30`; `cargo xtask train-va --help` lists them.
+";
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rest = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str) {
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        None => {
+            eprint!("xtask: no command given\n\n{USAGE}");
+            ExitCode::FAILURE
+        }
         Some("test") => {
             let bundled = cargo(
                 &["xtask", "bundle", "moodscape", "--profile", CI_PROFILE],
