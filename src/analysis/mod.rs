@@ -25,12 +25,12 @@
 //! | `level_loudness_lufs` | ITU-R BS.1770 K-weighted loudness with absolute (-70) and relative (-10 LU) gating over 400 ms blocks (75 % overlap); the mono downmix counts as dual mono, so a -20 dBFS 1 kHz sine reads -20 LUFS |
 //! | `level_range_db` | spread (95th - 10th percentile) of the gated 400 ms block loudness, relative gate -20 LU (EBU 3342 on short blocks) |
 //! | `level_crest_db` | crest factor: sample peak over RMS of the window (dB); 0 in silence |
-//! | `rhythm_tempo_bpm` | beat period from the autocorrelation of the onset envelope, weighted by a log-normal prior (120 BPM, 1 octave), refined with parabolic interpolation at the period's multiples; needs 3 s of signal; the double tempo wins when its pulse is at least 0.8 as strong and <= 190 BPM; 0 when aperiodic |
-//! | `rhythm_pulse_clarity` | normalised autocorrelation of the onset envelope at the chosen period (0..1) |
+//! | `rhythm_tempo_bpm` | beat period from an ensemble of two onset autocorrelations (0.25 x the positive log-mel flux's + 0.75 x that of the energy onsets, the positive rises of linear frame amplitude); each ACF peak scored by a log-normal prior (120 BPM, 0.7 octave) times the mean ACF at its first 2 multiples; the pick then moves to half its period (at most twice, up to 210 BPM) while the ACF there keeps >= 0.5 of the peak; refined with parabolic interpolation at the period's multiples; needs 3 s of signal; 0 when aperiodic. Half-time grooves read their felt pulse (the kick-snare alternation), not the notated tempo |
+//! | `rhythm_pulse_clarity` | that mixed normalised autocorrelation at the chosen period (0..1) |
 //! | `rhythm_onset_rate_hz` | onsets per second: onset-envelope peaks (local maxima over +-2 frames above mean + 1 std) |
 //! | `rhythm_ioi_cv` | rhythm (ir)regularity: coefficient of variation of inter-onset intervals; 0 with under 3 onsets |
-//! | `key_clarity` | Pearson correlation of the window-mean chroma with the best of 24 Krumhansl–Kessler key profiles |
-//! | `key_mode_strength` | best major correlation minus best minor correlation (> 0 leans major) |
+//! | `key_clarity` | Pearson correlation of the window-mean chroma with the best of 24 Krumhansl–Kessler key profiles, each smeared by the harmonic series (6 harmonics, amplitude 0.6^(h-1), as in HPCP key finding) so upper partials do not pull towards the dominant |
+//! | `key_mode_strength` | best major correlation minus best minor correlation against those profiles (> 0 leans major) |
 //! | `key_mode_major` | 1 when the estimated key is major, else 0 |
 //! | `harmony_change_mean`, `harmony_change_std` | Harte's harmonic change detection function: distance between 6-D tonal centroids of consecutive 186 ms chroma blocks |
 //! | `harmony_chord_change_rate_hz` | changes per second of the best-matching major/minor triad over those blocks |
@@ -86,7 +86,7 @@ use self::spectral::{col, FrameAnalyzer, FRAME_LEN, HOP_LEN, N_CHROMA};
 pub const INTERNAL_RATE: u32 = 22_050;
 
 /// Bumped whenever the meaning or order of `FeatureSummary::values` changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Pitch-class names, index = pitch class (0 = C).
 pub const PITCH_CLASS_NAMES: [&str; 12] = [
@@ -548,7 +548,10 @@ impl Core {
             }
         }
 
-        let rhythm = self.rhythm.analyze(self.frame_ring.column(col::FLUX));
+        let rhythm = self.rhythm.analyze(
+            self.frame_ring.column(col::FLUX),
+            self.frame_ring.column(col::RMS_DB),
+        );
         let key = tonal::estimate_key(&mean_chroma);
         let harmony = tonal::harmonic_change(
             self.frame_ring

@@ -1,5 +1,5 @@
 //! Tempo, pulse clarity and onset statistics from the onset-strength envelope (the per-frame
-//! positive log-mel flux).
+//! positive log-mel flux) and the frame levels (for the energy onsets).
 
 use super::ring::dot;
 
@@ -11,12 +11,19 @@ const MAX_BPM: f32 = 300.0;
 const PRIOR_BPM: f32 = 120.0;
 /// Onset frames needed before a tempo is estimated (3 s): shorter envelopes hold too few beats.
 const MIN_TEMPO_FRAMES: usize = 129;
-/// Width of the prior in octaves.
-const PRIOR_OCTAVES: f32 = 1.0;
+/// Width of the prior in octaves: narrower than librosa's 1.0, since the halving step below
+/// reaches the fast tempi that a narrow prior alone would halve.
+const PRIOR_OCTAVES: f32 = 0.7;
+/// Share of the energy-onset autocorrelation in the ensemble (the rest is the flux's).
+const ENERGY_WEIGHT: f32 = 0.75;
+/// How many times the pick may move to half its period.
+const MAX_HALVINGS: usize = 2;
+/// Multiples of a candidate period whose autocorrelation scores it.
+const COMB_MULTIPLES: usize = 2;
 /// The double tempo replaces the pick when its pulse is at least this strong relative to it...
-const DOUBLE_TEMPO_RATIO: f32 = 0.8;
+const DOUBLE_TEMPO_RATIO: f32 = 0.5;
 /// ...and it does not exceed this tempo.
-const DOUBLE_TEMPO_MAX_BPM: f32 = 190.0;
+const DOUBLE_TEMPO_MAX_BPM: f32 = 210.0;
 
 /// What the rhythm analysis reports for one window.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -37,6 +44,10 @@ pub struct RhythmAnalyzer {
     frame_rate: f32,
     /// Mean-removed envelope.
     centred: Vec<f32>,
+    /// Energy-onset envelope (positive rises of the linear frame amplitude).
+    energy: Vec<f32>,
+    /// Normalised autocorrelation of the energy onsets by lag.
+    energy_acf: Vec<f32>,
     /// Unbiased, normalised autocorrelation by lag.
     acf: Vec<f32>,
     /// Frame indices of detected onsets.
@@ -48,6 +59,8 @@ impl RhythmAnalyzer {
         Self {
             frame_rate,
             centred: Vec::with_capacity(max_frames),
+            energy: Vec::with_capacity(max_frames),
+            energy_acf: Vec::with_capacity(max_frames),
             acf: Vec::with_capacity(max_frames),
             onsets: Vec::with_capacity(max_frames),
         }
@@ -57,8 +70,20 @@ impl RhythmAnalyzer {
         60.0 * self.frame_rate / lag
     }
 
-    /// Analyses an onset envelope, oldest frame first.
-    pub fn analyze(&mut self, envelope: impl Iterator<Item = f32>) -> RhythmStats {
+    /// Analyses a window: the onset envelope (positive log-mel flux) and the frame levels (dB),
+    /// oldest frame first.
+    ///
+    /// The beat period comes from an ensemble of two autocorrelations: of the flux, which sees
+    /// every onset however quiet (hats, piano notes), and of the energy onsets (rises of the
+    /// linear frame amplitude), which see the loud accents that carry the beat (kick, snare) and
+    /// hardly the hats. Each ACF peak is a candidate period, scored by a log-normal tempo prior
+    /// times the comb evidence at its first multiples; the pick then moves to half its period
+    /// (at most twice) while the ACF there keeps [`DOUBLE_TEMPO_RATIO`] of the peak.
+    pub fn analyze(
+        &mut self,
+        envelope: impl Iterator<Item = f32>,
+        level_db: impl Iterator<Item = f32>,
+    ) -> RhythmStats {
         self.centred.clear();
         self.centred.extend(envelope);
         let n = self.centred.len();
@@ -73,32 +98,41 @@ impl RhythmAnalyzer {
             .sum::<f32>()
             / n as f32;
         let (onset_rate_hz, ioi_cv) = self.onset_statistics(mean, var.sqrt());
-        self.centred.iter_mut().for_each(|x| *x -= mean);
-        // A light [1 2 1] smoothing keeps a beat period that falls between two frames from
-        // splitting its autocorrelation peak across two lags.
-        let mut before = self.centred[0];
-        for i in 1..n - 1 {
-            let here = self.centred[i];
-            self.centred[i] = 0.25 * before + 0.5 * here + 0.25 * self.centred[i + 1];
-            before = here;
-        }
+        let no_tempo = RhythmStats {
+            onset_rate_hz,
+            ioi_cv,
+            ..Default::default()
+        };
         if var < 1e-8 || n < MIN_TEMPO_FRAMES {
-            return RhythmStats {
-                onset_rate_hz,
-                ioi_cv,
-                ..Default::default()
-            };
+            return no_tempo;
         }
 
-        // Unbiased autocorrelation up to three quarters of the window, normalised by lag 0.
-        let max_lag = (n * 3 / 4).max(2);
-        self.acf.clear();
-        for lag in 0..max_lag {
-            let sum = dot(&self.centred[..n - lag], &self.centred[lag..]);
-            self.acf.push(sum / (n - lag) as f32);
+        // Energy onsets: positive rises of the linear frame amplitude.
+        self.energy.clear();
+        let mut previous: Option<f32> = None;
+        for db in level_db.take(n) {
+            let amplitude = 10f32.powf(db.clamp(-200.0, 40.0) / 20.0);
+            self.energy
+                .push(previous.map_or(0.0, |p| (amplitude - p).max(0.0)));
+            previous = Some(amplitude);
         }
-        let zero = self.acf[0];
-        self.acf.iter_mut().for_each(|r| *r /= zero);
+        self.energy.resize(n, 0.0);
+
+        // Unbiased autocorrelations up to three quarters of the window, each normalised by its
+        // lag 0, mixed with the energy onsets' weight (renormalised when one is flat).
+        let max_lag = (n * 3 / 4).max(2);
+        let flux_ok = normalised_acf(&mut self.centred, max_lag, &mut self.acf);
+        let energy_ok = normalised_acf(&mut self.energy, max_lag, &mut self.energy_acf);
+        match (flux_ok, energy_ok) {
+            (true, true) => {
+                for (mixed, energy) in self.acf.iter_mut().zip(&self.energy_acf) {
+                    *mixed = (1.0 - ENERGY_WEIGHT) * *mixed + ENERGY_WEIGHT * energy;
+                }
+            }
+            (false, true) => self.acf.copy_from_slice(&self.energy_acf),
+            (true, false) => {}
+            (false, false) => return no_tempo,
+        }
 
         let min_lag = ((60.0 * self.frame_rate / MAX_BPM).floor() as usize).max(1);
         let top_lag = ((60.0 * self.frame_rate / MIN_BPM).ceil() as usize).min(max_lag - 2);
@@ -109,29 +143,34 @@ impl RhythmAnalyzer {
                 continue;
             }
             let octaves = (self.lag_to_bpm(lag as f32) / PRIOR_BPM).log2() / PRIOR_OCTAVES;
-            let score = r * (-0.5 * octaves * octaves).exp();
+            let score = self.comb_evidence(self.vertex(lag)) * (-0.5 * octaves * octaves).exp();
             if best.is_none_or(|(_, s)| score > s) {
                 best = Some((lag, score));
             }
         }
-        let Some((lag, _)) = best else {
-            return RhythmStats {
-                onset_rate_hz,
-                ioi_cv,
-                ..Default::default()
-            };
+        let Some((mut lag, _)) = best else {
+            return no_tempo;
         };
         let mut period = self.refine_period(lag as f32);
         let mut clarity = self.acf[lag];
-        // Equal pulses at every half period mean the faster pulse is the beat (click tracks,
-        // straight drums); the prior alone would halve such tempi above ~170 BPM.
-        let half = period / 2.0;
-        if half >= min_lag as f32 && self.lag_to_bpm(half) <= DOUBLE_TEMPO_MAX_BPM {
-            if let Some((half_lag, r_half)) = self.local_peak(half, 1) {
-                if self.peak_height(half_lag) >= DOUBLE_TEMPO_RATIO * self.peak_height(lag) {
+        // A pulse at half the period that keeps most of the peak's strength is the beat, the
+        // pick its bar or half bar: kick and snare alternate at the beat, so the beat's own lag
+        // is weaker than the kick-to-kick lag. Hats alone leave no such pulse in the mix, so
+        // subdivisions stay below the ratio.
+        for _ in 0..MAX_HALVINGS {
+            let half = period / 2.0;
+            if half < min_lag as f32 || self.lag_to_bpm(half) > DOUBLE_TEMPO_MAX_BPM {
+                break;
+            }
+            match self.local_peak(half, 1) {
+                Some((half_lag, r_half))
+                    if self.peak_height(half_lag) >= DOUBLE_TEMPO_RATIO * self.peak_height(lag) =>
+                {
                     period = self.refine_period(half_lag as f32);
                     clarity = r_half;
+                    lag = half_lag;
                 }
+                _ => break,
             }
         }
         RhythmStats {
@@ -139,6 +178,32 @@ impl RhythmAnalyzer {
             pulse_clarity: clarity.clamp(0.0, 1.0),
             onset_rate_hz,
             ioi_cv,
+        }
+    }
+
+    /// Mean ACF (negative values counted as 0) at the first [`COMB_MULTIPLES`] multiples of
+    /// `period` that fit in the autocorrelation, each taken as the highest value within a
+    /// tolerance that grows with the multiple (the period is only known to about half a lag).
+    fn comb_evidence(&self, period: f32) -> f32 {
+        let mut sum = 0.0;
+        let mut count = 0;
+        for k in 1..=COMB_MULTIPLES {
+            let centre = (period * k as f32).round() as usize;
+            let radius = k.div_ceil(2);
+            if centre + radius >= self.acf.len() {
+                break;
+            }
+            let lo = centre.saturating_sub(radius).max(1);
+            let peak = self.acf[lo..=centre + radius]
+                .iter()
+                .fold(0.0f32, |m, &r| m.max(r));
+            sum += peak;
+            count += 1;
+        }
+        if count == 0 {
+            0.0
+        } else {
+            sum / count as f32
         }
     }
 
@@ -230,4 +295,34 @@ impl RhythmAnalyzer {
             / count;
         (rate, var.sqrt() / mean_ioi)
     }
+}
+
+/// Centres `signal`, smooths it with [1 2 1] (a beat period between two frames must not split
+/// its peak across two lags) and writes its unbiased autocorrelation for lags `0..max_lag`,
+/// normalised by lag 0, into `acf`. False (and `acf` zeroed) when the signal is flat.
+fn normalised_acf(signal: &mut [f32], max_lag: usize, acf: &mut Vec<f32>) -> bool {
+    let n = signal.len();
+    acf.clear();
+    acf.resize(max_lag, 0.0);
+    if n < 3 || max_lag > n {
+        return false;
+    }
+    let mean = signal.iter().sum::<f32>() / n as f32;
+    signal.iter_mut().for_each(|x| *x -= mean);
+    let mut before = signal[0];
+    for i in 1..n - 1 {
+        let here = signal[i];
+        signal[i] = 0.25 * before + 0.5 * here + 0.25 * signal[i + 1];
+        before = here;
+    }
+    for (lag, out) in acf.iter_mut().enumerate() {
+        *out = dot(&signal[..n - lag], &signal[lag..]) / (n - lag) as f32;
+    }
+    let zero = acf[0];
+    if zero <= 1e-12 {
+        acf.fill(0.0);
+        return false;
+    }
+    acf.iter_mut().for_each(|r| *r /= zero);
+    true
 }

@@ -11,6 +11,13 @@ const MAJOR_PROFILE: [f32; 12] = [
 const MINOR_PROFILE: [f32; 12] = [
     6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17,
 ];
+/// Relative magnitude of the h-th harmonic (h = 1..) in the chroma a played note leaves: the
+/// profiles are smeared by the harmonic series before correlating, so that the fifth and third
+/// every note's upper partials add do not pull the estimate towards the dominant key
+/// (Gómez 2006). Geometric decay as in HPCP key finding.
+const HARMONIC_DECAY: f32 = 0.6;
+/// Harmonics of each note that the smeared profiles account for.
+const HARMONICS: usize = 6;
 /// Frames averaged into one chroma block for harmonic change (8 x 23 ms = 186 ms).
 pub const BLOCK_FRAMES: usize = 8;
 
@@ -45,8 +52,32 @@ fn correlation(a: &[f32], b: &[f32; 12]) -> f32 {
     }
 }
 
-/// Krumhansl–Schmuckler: correlate the mean chroma with the 24 rotated profiles.
+/// The Krumhansl–Kessler profiles, each smeared by the harmonic series: the chroma that music
+/// weighted by the profile would produce when every note brings its upper partials
+/// (`[major, minor]`, tonic first). Built once.
+fn harmonic_profiles() -> &'static [[f32; 12]; 2] {
+    static PROFILES: std::sync::OnceLock<[[f32; 12]; 2]> = std::sync::OnceLock::new();
+    PROFILES.get_or_init(|| {
+        // Pitch-class offset of harmonic h above its fundamental: 12 log2(h) semitones.
+        let mut spread = [0.0f32; 12];
+        for h in 1..=HARMONICS {
+            let offset = (12.0 * (h as f32).log2()).round() as usize % 12;
+            spread[offset] += HARMONIC_DECAY.powi(h as i32 - 1);
+        }
+        [MAJOR_PROFILE, MINOR_PROFILE].map(|profile| {
+            std::array::from_fn(|pc| {
+                (0..12)
+                    .map(|note| profile[note] * spread[(pc + 12 - note) % 12])
+                    .sum()
+            })
+        })
+    })
+}
+
+/// Krumhansl–Schmuckler on harmonic-smeared profiles: correlate the mean chroma with the 24
+/// rotated profiles of [`harmonic_profiles`].
 pub fn estimate_key(chroma: &[f32]) -> KeyEstimate {
+    let [major_profile, minor_profile] = harmonic_profiles();
     let mut best_major = (0usize, f32::NEG_INFINITY);
     let mut best_minor = (0usize, f32::NEG_INFINITY);
     let mut rotated = [0.0f32; 12];
@@ -54,8 +85,8 @@ pub fn estimate_key(chroma: &[f32]) -> KeyEstimate {
         for (i, r) in rotated.iter_mut().enumerate() {
             *r = chroma[(i + tonic) % 12];
         }
-        let major = correlation(&rotated, &MAJOR_PROFILE);
-        let minor = correlation(&rotated, &MINOR_PROFILE);
+        let major = correlation(&rotated, major_profile);
+        let minor = correlation(&rotated, minor_profile);
         if major > best_major.1 {
             best_major = (tonic, major);
         }
