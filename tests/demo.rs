@@ -8,6 +8,7 @@ struct Row {
     valence: f32,
     arousal: f32,
     section: String,
+    intended_quadrant: u8,
 }
 
 fn read_timeline(path: &PathBuf) -> Vec<Row> {
@@ -16,6 +17,7 @@ fn read_timeline(path: &PathBuf) -> Vec<Row> {
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();
     let column = |name: &str| header.iter().position(|h| *h == name).expect(name);
     let (v, a, s) = (column("valence"), column("arousal"), column("section"));
+    let q = column("intended_quadrant");
     lines
         .map(|line| {
             let fields: Vec<&str> = line.split(',').collect();
@@ -23,6 +25,7 @@ fn read_timeline(path: &PathBuf) -> Vec<Row> {
                 valence: fields[v].parse().expect("valence"),
                 arousal: fields[a].parse().expect("arousal"),
                 section: fields[s].to_string(),
+                intended_quadrant: fields[q].parse().expect("intended quadrant"),
             }
         })
         .collect()
@@ -70,6 +73,40 @@ fn demo_writes_timeline_keyframes_and_animation() {
             "{section} missing"
         );
     }
+    // Issue 10's target: at least 3 of the 4 sections land in the quadrant they were written for
+    // (quadrant of the second-half mean; 0 counts as positive, as `Va::quadrant` does).
+    let mut landed = Vec::new();
+    for section in [
+        "calm major",
+        "tense minor",
+        "energetic major",
+        "sad and slow",
+    ] {
+        let intended = rows
+            .iter()
+            .find(|r| r.section == section)
+            .map(|r| r.intended_quadrant)
+            .unwrap();
+        let valence = section_mean(&rows, section, |r| r.valence);
+        let arousal = section_mean(&rows, section, |r| r.arousal);
+        let quadrant = match (valence >= 0.0, arousal >= 0.0) {
+            (true, true) => 1,
+            (false, true) => 2,
+            (false, false) => 3,
+            (true, false) => 4,
+        };
+        println!(
+            "{section}: V {valence:+.2} A {arousal:+.2} -> Q{quadrant} (written for Q{intended})"
+        );
+        if quadrant == intended {
+            landed.push(section);
+        }
+    }
+    assert!(
+        landed.len() >= 3,
+        "only {} of 4 sections land in their intended quadrant: {landed:?}",
+        landed.len()
+    );
     let calm_arousal = section_mean(&rows, "calm major", |r| r.arousal);
     let energetic_arousal = section_mean(&rows, "energetic major", |r| r.arousal);
     println!("arousal: calm {calm_arousal:+.2}, energetic {energetic_arousal:+.2}");

@@ -34,22 +34,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ..DemoOptions::default()
     };
     let report = demo::run(&options)?;
-    // Each section's second half: by then the 10 s window mostly holds that section.
-    let mut sections: Vec<(&str, u8, Vec<&crate::demo::timeline::TimelineRow>)> = Vec::new();
-    for row in &report.timeline {
-        match sections.last_mut() {
-            Some(last) if last.0 == row.section => last.2.push(row),
-            _ => sections.push((row.section, row.intended_quadrant, vec![row])),
-        }
-    }
+    // Each section's second half: by then the window mostly holds that section.
     println!("section               written for  valence  arousal  (mean over its second half)");
-    for (name, quadrant, rows) in sections {
+    for (name, quadrant, mean) in crate::demo::timeline::section_means(&report.timeline) {
         let name = if name.is_empty() { "(file)" } else { name };
-        let tail = &rows[rows.len() / 2..];
-        let n = tail.len() as f32;
-        let valence = tail.iter().map(|r| r.va.valence).sum::<f32>() / n;
-        let arousal = tail.iter().map(|r| r.va.arousal).sum::<f32>() / n;
-        println!("{name:<22}Q{quadrant}           {valence:+.2}    {arousal:+.2}");
+        println!(
+            "{name:<22}Q{quadrant}           {:+.2}    {:+.2}",
+            mean.valence, mean.arousal
+        );
+    }
+    if !report.sections.is_empty() {
+        let halfway = crate::demo::timeline::halfway_seconds(&report.timeline, &report.sections);
+        let shown: Vec<String> = halfway
+            .iter()
+            .map(|s| s.map_or("never".into(), |s| format!("{s:.1} s")))
+            .collect();
+        println!(
+            "half-way to the next section's level after each change: {}",
+            shown.join(", ")
+        );
     }
     println!(
         "{} keyframes, {} animation frames",

@@ -67,6 +67,8 @@ pub struct DemoReport {
     pub frames: usize,
     /// Files written.
     pub files: Vec<PathBuf>,
+    /// Where the built-in piece's sections lie (empty for files).
+    pub sections: Vec<synth::SectionSpan>,
 }
 
 /// Runs the demo end to end.
@@ -199,6 +201,7 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport> {
         timeline,
         keyframes,
         files,
+        sections,
     })
 }
 

@@ -20,8 +20,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::ratings::{unit_to_norm_1_9, write_items, SurveyItem};
-use crate::analysis::{analyze_file, AnalyzerConfig};
+use crate::analysis::AnalyzerConfig;
 use crate::landscape::{Generator, ImageVaLabeller, Latent};
+use crate::va::mood_analyzer::{analyze_mood_file, shared_network, MoodState};
 use crate::va::{ClipAccumulator, Va, VaModel};
 
 /// Audio file extensions the decoder reads.
@@ -107,12 +108,26 @@ pub fn balanced_order(files: &[PathBuf], seed: u64) -> Vec<PathBuf> {
     order
 }
 
-/// The clip-mean VA of a song through the plugin's analyser and model.
+/// The clip-mean VA of a song through the plugin's mood analyser and model (silent and
+/// warming windows left out, as `moodscape analyze` does).
 pub fn song_va(path: &Path, model: &VaModel) -> anyhow::Result<Va> {
+    let network = shared_network()
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut clip = ClipAccumulator::default();
-    analyze_file(path, AnalyzerConfig::default(), |summary| {
-        clip.add(model.predict(summary))
-    })?;
+    analyze_mood_file(
+        path,
+        AnalyzerConfig {
+            window_seconds: crate::va::mood::MOOD_WINDOW_SECONDS,
+            ..AnalyzerConfig::default()
+        },
+        Some(network.clone()),
+        |frame| {
+            if frame.state == MoodState::Ready {
+                clip.add(model.predict_values(frame.row))
+            }
+        },
+    )?;
     let summary = clip
         .summary()
         .with_context(|| format!("{} is too short to analyse", path.display()))?;
