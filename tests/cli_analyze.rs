@@ -118,7 +118,8 @@ fn features_flag_and_csv_carry_the_whole_vector() {
 
     let records = json_lines(&moodscape(&["analyze", path, "--features"]));
     let first = records[0].as_object().unwrap();
-    assert_eq!(first.len(), 11 + feature_names().len());
+    // 8 analysis fields, valence, arousal, quadrant, mood_state, then the features.
+    assert_eq!(first.len(), 12 + feature_names().len());
     for name in feature_names() {
         assert!(first[*name].as_f64().unwrap().is_finite(), "{name}");
     }
@@ -132,7 +133,7 @@ fn features_flag_and_csv_carry_the_whole_vector() {
         &header[..5],
         ["t", "tempo_bpm", "tempo_confidence", "key", "mode"]
     );
-    assert_eq!(header.len(), 11 + feature_names().len());
+    assert_eq!(header.len(), 12 + feature_names().len());
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), records.len());
     for row in &rows {

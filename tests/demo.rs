@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 struct Row {
+    t: f64,
     valence: f32,
     arousal: f32,
     section: String,
@@ -18,10 +19,12 @@ fn read_timeline(path: &PathBuf) -> Vec<Row> {
     let column = |name: &str| header.iter().position(|h| *h == name).expect(name);
     let (v, a, s) = (column("valence"), column("arousal"), column("section"));
     let q = column("intended_quadrant");
+    let time = column("t");
     lines
         .map(|line| {
             let fields: Vec<&str> = line.split(',').collect();
             Row {
+                t: fields[time].parse().expect("t"),
                 valence: fields[v].parse().expect("valence"),
                 arousal: fields[a].parse().expect("arousal"),
                 section: fields[s].to_string(),
@@ -107,6 +110,42 @@ fn demo_writes_timeline_keyframes_and_animation() {
         "only {} of 4 sections land in their intended quadrant: {landed:?}",
         landed.len()
     );
+    // Issue 10's responsiveness target: after each section change the shown VA crosses half-way
+    // (along the line between the two sections' second-half means) within 4 s.
+    let order = [
+        "calm major",
+        "tense minor",
+        "energetic major",
+        "sad and slow",
+    ];
+    for pair in order.windows(2) {
+        let from = (
+            section_mean(&rows, pair[0], |r| r.valence),
+            section_mean(&rows, pair[0], |r| r.arousal),
+        );
+        let to = (
+            section_mean(&rows, pair[1], |r| r.valence),
+            section_mean(&rows, pair[1], |r| r.arousal),
+        );
+        let (dv, da) = (to.0 - from.0, to.1 - from.1);
+        // The first row of the new section sits at the change (rows every 0.5 s, sections on
+        // whole seconds).
+        let change = rows.iter().find(|r| r.section == pair[1]).unwrap().t;
+        let crossed = rows
+            .iter()
+            .filter(|r| r.section == pair[1])
+            .find(|r| {
+                ((r.valence - from.0) * dv + (r.arousal - from.1) * da) / (dv * dv + da * da) >= 0.5
+            })
+            .map(|r| r.t - change);
+        println!("{} -> {}: half-way after {crossed:?} s", pair[0], pair[1]);
+        assert!(
+            crossed.is_some_and(|s| s <= 4.0 + 0.02),
+            "{} -> {}: half-way after {crossed:?} s",
+            pair[0],
+            pair[1]
+        );
+    }
     let calm_arousal = section_mean(&rows, "calm major", |r| r.arousal);
     let energetic_arousal = section_mean(&rows, "energetic major", |r| r.arousal);
     println!("arousal: calm {calm_arousal:+.2}, energetic {energetic_arousal:+.2}");

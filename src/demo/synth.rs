@@ -210,10 +210,11 @@ pub fn render(sample_rate: u32) -> (Vec<f32>, Vec<SectionSpan>) {
             // Short fades at section edges avoid clicks between sections.
             let edge = (t.min(span.end - span.start - t) / 0.05).clamp(0.0, 1.0);
             // A soft limiter: transparent at the quiet sections' levels, keeps peaks inside ±1.
-            let sample = (sample * section.gain * edge).tanh();
+            // The limiter comes after the pan, so neither channel can pass ±1.
+            let sample = sample * section.gain * edge;
             let pan = 0.1 * (TAU * 0.1 * t).sin();
-            out[frame * 2] = sample * (1.0 - pan);
-            out[frame * 2 + 1] = sample * (1.0 + pan);
+            out[frame * 2] = (sample * (1.0 - pan)).tanh();
+            out[frame * 2 + 1] = (sample * (1.0 + pan)).tanh();
         }
     }
     (out, spans)

@@ -461,11 +461,11 @@ mod tests {
         let mut rig = rig(engine_only());
         rig.play(6.0, 0.3, |_| {});
         let summaries = rig.live.summaries.load(Ordering::Relaxed);
-        rig.controls.window_seconds.store(4.0, Ordering::Relaxed);
+        rig.controls.window_seconds.store(8.0, Ordering::Relaxed);
         let mut states = Vec::new();
         rig.play(3.0, 0.005, |rig| states.push(rig.live.mood_state()));
-        assert_eq!(rig.pipeline.window_seconds, 4.0);
-        assert_eq!(rig.pipeline.analyzer.window_seconds(), 4.0);
+        assert_eq!(rig.pipeline.window_seconds, 8.0);
+        assert_eq!(rig.pipeline.analyzer.window_seconds(), 8.0);
         let after = rig.live.summaries.load(Ordering::Relaxed);
         assert!(
             after >= summaries + 5,
