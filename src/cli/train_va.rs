@@ -33,11 +33,7 @@ pub struct Args {
     #[arg(long, default_value_t = 5)]
     pub repeats: usize,
     /// Ridge penalties per training row the inner folds choose from (comma-separated).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "0.01,0.03,0.1,0.3,1"
-    )]
+    #[arg(long, value_delimiter = ',', default_value = "0.01,0.03,0.1,0.3,1")]
     pub lambdas: Vec<f64>,
     /// Keep every n-th 0.5 s summary as a row.
     #[arg(long, default_value_t = 2)]
