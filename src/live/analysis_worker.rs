@@ -503,4 +503,45 @@ mod tests {
         assert!(rig.live.rms_db.load(Ordering::Relaxed) > -20.0);
         assert!(rig.live.summaries.load(Ordering::Relaxed) > 0);
     }
+
+    /// The capture ring holds 4 s; a step that runs a MusiCNN forward pass must take a small
+    /// fraction of that, or the audio thread would drop frames while the network runs.
+    #[test]
+    fn a_step_with_a_forward_pass_fits_easily_in_the_capture_ring() {
+        let network = match crate::va::mood_analyzer::shared_network() {
+            Ok(network) => network.clone(),
+            Err(error) => panic!("{error}"),
+        };
+        let mut rig = rig(Some(MoodEstimator {
+            predict: level_model(),
+            network: Some(network),
+        }));
+        let mut slowest = 0f64;
+        let started = std::time::Instant::now();
+        let mut total = 0.0;
+        for _ in 0..(12 * 100) {
+            let start = (rig.t * f64::from(RATE)) as usize;
+            let block: Vec<f32> = (0..BLOCK)
+                .map(|i| 0.3 * (std::f32::consts::TAU * 220.0 * (start + i) as f32 / RATE).sin())
+                .collect();
+            rig.writer.write_block(&[&block, &block]);
+            let step = std::time::Instant::now();
+            while rig.pipeline.step() {}
+            slowest = slowest.max(step.elapsed().as_secs_f64());
+            total += step.elapsed().as_secs_f64();
+            rig.t += BLOCK as f64 / f64::from(RATE);
+        }
+        println!(
+            "slowest step {:.1} ms; {:.2} % of one core over 12 s of 48 kHz stereo ({:.1} s wall)",
+            slowest * 1e3,
+            total / 12.0 * 100.0,
+            started.elapsed().as_secs_f64()
+        );
+        assert_eq!(rig.live.mood_state(), MoodState::Ready);
+        assert!(
+            slowest < f64::from(crate::live::RING_SECONDS) / 4.0,
+            "a step took {slowest:.3} s against a {} s ring",
+            crate::live::RING_SECONDS
+        );
+    }
 }
