@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use crate::live::{drift_view, LandscapeUpdate, LandscapeWorker, LiveState, Morph};
 use crate::params::MoodscapeParams;
+use crate::va::mood_analyzer::MoodState;
+use crate::va::summary::quadrant_label;
 use crate::va::Va;
 
 pub type MoodscapeEditor = EguiEditor<EditorApp>;
@@ -275,6 +277,14 @@ fn readouts(ui: &mut egui::Ui, live: &LiveState) {
         ui.end_row();
         ui.label("Arousal");
         ui.monospace(format!("{:+.2}", va.arousal));
+        ui.end_row();
+        // Silence and warming hold the mood; say so instead of naming a stale quadrant.
+        ui.label("Mood");
+        ui.monospace(match live.mood_state() {
+            MoodState::Silent => "silence (held)".to_string(),
+            MoodState::Warming => "listening…".to_string(),
+            MoodState::Ready => quadrant_label(va),
+        });
         ui.end_row();
         let warming = live.summaries.load(Ordering::Relaxed) == 0;
         ui.label("Tempo");

@@ -57,7 +57,7 @@ impl Default for MoodscapeParams {
             editor_size: Arc::new(AtomicCell::new(DEFAULT_EDITOR_SIZE)),
             smoothing_ms: FloatParam::new(
                 "Smoothing",
-                1500.0,
+                crate::live::DEFAULT_SMOOTHING_MS,
                 FloatRange::Skewed {
                     min: 0.0,
                     max: 20_000.0,
@@ -68,7 +68,7 @@ impl Default for MoodscapeParams {
             .with_step_size(1.0),
             window_seconds: FloatParam::new(
                 "Window",
-                10.0,
+                crate::va::mood::MOOD_WINDOW_SECONDS,
                 FloatRange::Linear {
                     min: 3.0,
                     max: 30.0,

@@ -118,7 +118,8 @@ fn features_flag_and_csv_carry_the_whole_vector() {
 
     let records = json_lines(&moodscape(&["analyze", path, "--features"]));
     let first = records[0].as_object().unwrap();
-    assert_eq!(first.len(), 12 + feature_names().len());
+    // 8 analysis fields, valence, arousal, quadrant, mood_state, quadrant_name, then the features.
+    assert_eq!(first.len(), 13 + feature_names().len());
     for name in feature_names() {
         assert!(first[*name].as_f64().unwrap().is_finite(), "{name}");
     }

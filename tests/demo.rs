@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use std::process::Command;
 
 struct Row {
+    t: f64,
     valence: f32,
     arousal: f32,
     section: String,
+    intended_quadrant: u8,
 }
 
 fn read_timeline(path: &PathBuf) -> Vec<Row> {
@@ -16,13 +18,17 @@ fn read_timeline(path: &PathBuf) -> Vec<Row> {
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();
     let column = |name: &str| header.iter().position(|h| *h == name).expect(name);
     let (v, a, s) = (column("valence"), column("arousal"), column("section"));
+    let q = column("intended_quadrant");
+    let time = column("t");
     lines
         .map(|line| {
             let fields: Vec<&str> = line.split(',').collect();
             Row {
+                t: fields[time].parse().expect("t"),
                 valence: fields[v].parse().expect("valence"),
                 arousal: fields[a].parse().expect("arousal"),
                 section: fields[s].to_string(),
+                intended_quadrant: fields[q].parse().expect("intended quadrant"),
             }
         })
         .collect()
@@ -68,6 +74,76 @@ fn demo_writes_timeline_keyframes_and_animation() {
         assert!(
             rows.iter().any(|r| r.section == section),
             "{section} missing"
+        );
+    }
+    // Issue 10's target: at least 3 of the 4 sections land in the quadrant they were written for
+    // (quadrant of the second-half mean; 0 counts as positive, as `Va::quadrant` does).
+    let mut landed = Vec::new();
+    for section in [
+        "calm major",
+        "tense minor",
+        "energetic major",
+        "sad and slow",
+    ] {
+        let intended = rows
+            .iter()
+            .find(|r| r.section == section)
+            .map(|r| r.intended_quadrant)
+            .unwrap();
+        let valence = section_mean(&rows, section, |r| r.valence);
+        let arousal = section_mean(&rows, section, |r| r.arousal);
+        let quadrant = match (valence >= 0.0, arousal >= 0.0) {
+            (true, true) => 1,
+            (false, true) => 2,
+            (false, false) => 3,
+            (true, false) => 4,
+        };
+        println!(
+            "{section}: V {valence:+.2} A {arousal:+.2} -> Q{quadrant} (written for Q{intended})"
+        );
+        if quadrant == intended {
+            landed.push(section);
+        }
+    }
+    assert!(
+        landed.len() >= 3,
+        "only {} of 4 sections land in their intended quadrant: {landed:?}",
+        landed.len()
+    );
+    // Issue 10's responsiveness target: after each section change the shown VA crosses half-way
+    // (along the line between the two sections' second-half means) within 4 s.
+    let order = [
+        "calm major",
+        "tense minor",
+        "energetic major",
+        "sad and slow",
+    ];
+    for pair in order.windows(2) {
+        let from = (
+            section_mean(&rows, pair[0], |r| r.valence),
+            section_mean(&rows, pair[0], |r| r.arousal),
+        );
+        let to = (
+            section_mean(&rows, pair[1], |r| r.valence),
+            section_mean(&rows, pair[1], |r| r.arousal),
+        );
+        let (dv, da) = (to.0 - from.0, to.1 - from.1);
+        // The first row of the new section sits at the change (rows every 0.5 s, sections on
+        // whole seconds).
+        let change = rows.iter().find(|r| r.section == pair[1]).unwrap().t;
+        let crossed = rows
+            .iter()
+            .filter(|r| r.section == pair[1])
+            .find(|r| {
+                ((r.valence - from.0) * dv + (r.arousal - from.1) * da) / (dv * dv + da * da) >= 0.5
+            })
+            .map(|r| r.t - change);
+        println!("{} -> {}: half-way after {crossed:?} s", pair[0], pair[1]);
+        assert!(
+            crossed.is_some_and(|s| s <= 4.0 + 0.02),
+            "{} -> {}: half-way after {crossed:?} s",
+            pair[0],
+            pair[1]
         );
     }
     let calm_arousal = section_mean(&rows, "calm major", |r| r.arousal);

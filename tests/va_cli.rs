@@ -1,5 +1,7 @@
-//! `moodscape analyze` carries the committed VA model: every record gets valence, arousal and
-//! quadrant, and the output ends with the clip summary (the mean over the windows).
+//! `moodscape analyze` carries the committed VA model: every record of music gets valence,
+//! arousal and quadrant, records before the first MusiCNN patch ("warming") and of silence
+//! ("silent") get none, and the output ends with the clip summary (the mean over the windows of
+//! music).
 
 use std::path::Path;
 use std::process::Command;
@@ -58,10 +60,29 @@ fn analyze_adds_va_columns_and_a_clip_summary() {
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    let (summary, records) = lines.split_last().unwrap();
-    assert!(records.len() >= 26, "{} records", records.len());
+    let (summary, all_records) = lines.split_last().unwrap();
+    assert!(all_records.len() >= 26, "{} records", all_records.len());
+    // No estimate before the first 3 s patch: those records are marked and carry no VA.
+    let (warming, records): (Vec<_>, Vec<_>) = all_records
+        .iter()
+        .partition(|r| r["mood_state"] == "warming");
+    assert!(
+        warming.iter().all(|r| r["valence"].is_null()
+            && r["arousal"].is_null()
+            && r["quadrant"].is_null()
+            && r["t"].as_f64().unwrap() < 3.01),
+        "{warming:?}"
+    );
+    // The first patch ends at 2.99 s but needs the STFT's look-ahead, so it is ready just
+    // after the record at 3.0 s.
+    assert_eq!(
+        warming.len(),
+        6,
+        "records at 0.5 .. 3.0 s precede the first patch"
+    );
+    assert!(records.iter().all(|r| r["mood_state"] == "music"));
     let (mut valence_sum, mut arousal_sum) = (0.0, 0.0);
-    for record in records {
+    for record in &records {
         let valence = record["valence"].as_f64().unwrap();
         let arousal = record["arousal"].as_f64().unwrap();
         assert!((-1.0..=1.0).contains(&valence) && (-1.0..=1.0).contains(&arousal));
@@ -94,10 +115,132 @@ fn analyze_adds_va_columns_and_a_clip_summary() {
     let text = String::from_utf8(csv.stdout).unwrap();
     let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
     assert_eq!(
-        &header[header.len() - 4..],
-        ["valence", "arousal", "quadrant", "quadrant_name"]
+        &header[header.len() - 5..],
+        [
+            "valence",
+            "arousal",
+            "quadrant",
+            "mood_state",
+            "quadrant_name"
+        ]
     );
-    assert_eq!(text.lines().count(), records.len() + 1);
+    assert_eq!(text.lines().count(), all_records.len() + 1);
     assert!(String::from_utf8_lossy(&csv.stderr).starts_with("summary: {"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A 440 Hz tone with clicks at `level` (0 = digital silence), mono 22.05 kHz samples.
+fn tone(seconds: f32, level: f32) -> Vec<f32> {
+    let rate = 22_050.0;
+    (0..(seconds * rate) as usize)
+        .map(|i| {
+            let t = i as f32 / rate;
+            let click = (-(t % 0.5) * 30.0).exp() * (t * 90.0 * std::f32::consts::TAU).sin();
+            level * (0.5 * (t * 440.0 * std::f32::consts::TAU).sin() + 0.5 * click)
+        })
+        .collect()
+}
+
+fn write_mono(path: &Path, samples: &[f32]) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 22_050,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).unwrap();
+    for &s in samples {
+        writer.write_sample((s * 32_767.0) as i16).unwrap();
+    }
+    writer.finalize().unwrap();
+}
+
+/// Music -> 10 s digital silence -> 10 s of -80 dBFS noise-like tone -> music: the quiet parts are
+/// marked silent (after the 3 s short-term span), carry no VA, and stay out of the summary.
+#[test]
+fn silence_is_marked_and_left_out_of_the_summary() {
+    let dir = std::env::temp_dir().join(format!("moodscape-va-silence-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gap.wav");
+    let mut samples = tone(10.0, 0.5);
+    samples.extend(tone(10.0, 0.0));
+    samples.extend(tone(10.0, 1e-4));
+    samples.extend(tone(10.0, 0.5));
+    write_mono(&path, &samples);
+    let output = moodscape(&["analyze", path.to_str().unwrap()]);
+    assert!(output.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let (summary, records) = lines.split_last().unwrap();
+    let state_at = |t: f64| {
+        records
+            .iter()
+            .find(|r| (r["t"].as_f64().unwrap() - t).abs() < 1e-6)
+            .map(|r| r["mood_state"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(state_at(9.5), "music");
+    assert_eq!(state_at(14.0), "silent", "3 s after the music stopped");
+    assert_eq!(state_at(19.5), "silent", "digital silence");
+    assert_eq!(state_at(29.5), "silent", "-80 dBFS");
+    // The gate opens at once, but the mood waits for a patch of music inside the window.
+    assert_eq!(state_at(31.0), "warming");
+    assert_eq!(state_at(34.0), "music");
+    let mut music = 0;
+    for record in records {
+        if record["mood_state"] == "music" {
+            assert!(record["valence"].is_number());
+            music += 1;
+        } else {
+            assert!(record["valence"].is_null() && record["quadrant"].is_null());
+        }
+    }
+    assert_eq!(
+        summary["summary"]["windows"].as_u64().unwrap(),
+        music as u64
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The demo piece (four sections written for the four quadrants) through `moodscape analyze`:
+/// every quadrant occurs among the records, so the CLI's columns are exercised across the whole
+/// plane (issue 16, item 5).
+#[test]
+fn the_four_mood_piece_covers_all_four_quadrants() {
+    let dir = std::env::temp_dir().join(format!("moodscape-va-4q-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("four-moods.wav");
+    let rate = 22_050;
+    let (audio, _) = moodscape::demo::synth::render(rate);
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(&path, spec).unwrap();
+    for &s in &audio {
+        writer.write_sample((s * 32_767.0) as i16).unwrap();
+    }
+    writer.finalize().unwrap();
+    let output = moodscape(&["analyze", path.to_str().unwrap()]);
+    assert!(output.status.success());
+    let mut counts = std::collections::BTreeMap::new();
+    for line in String::from_utf8(output.stdout).unwrap().lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        if let Some(quadrant) = record["quadrant"].as_str() {
+            *counts.entry(quadrant.to_string()).or_insert(0) += 1;
+        }
+    }
+    println!("records per quadrant: {counts:?}");
+    for quadrant in ["Q1", "Q2", "Q3", "Q4"] {
+        assert!(
+            counts.contains_key(quadrant),
+            "no {quadrant} record: {counts:?}"
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

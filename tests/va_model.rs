@@ -7,8 +7,10 @@ mod analysis_signals;
 use std::path::Path;
 
 use analysis_signals::write_wav;
-use moodscape::analysis::{analyze_file, feature_names, Analyzer, AnalyzerConfig, SCHEMA_VERSION};
+use moodscape::analysis::{AnalyzerConfig, SCHEMA_VERSION};
 use moodscape::va::model::{FORMAT_VERSION, MAGIC};
+use moodscape::va::mood::mood_feature_names;
+use moodscape::va::mood_analyzer::{analyze_mood_file, shared_network, MoodAnalyzer, MoodState};
 use moodscape::va::{Va, VaModel, VaModelError};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -35,7 +37,7 @@ fn assert_in_range(va: Va, context: &str) {
 fn committed_model_matches_this_engine() {
     let model = model();
     assert_eq!(model.schema_version, SCHEMA_VERSION);
-    assert_eq!(model.feature_names, feature_names());
+    assert_eq!(model.feature_names, mood_feature_names());
     assert_eq!(VaModel::from_bytes(COMMITTED).unwrap(), model);
     // Round trip: what we write is what we read.
     assert_eq!(
@@ -47,7 +49,7 @@ fn committed_model_matches_this_engine() {
 #[test]
 fn predictions_are_finite_and_bounded_for_hostile_vectors() {
     let model = model();
-    let width = feature_names().len();
+    let width = mood_feature_names().len();
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let specials = [
         f32::NAN,
@@ -91,7 +93,10 @@ fn predictions_are_finite_and_bounded_for_hostile_vectors() {
 fn predictions_are_finite_for_hostile_audio_through_the_real_analyzer() {
     let model = model();
     let rate = 44_100.0;
-    let mut analyzer = Analyzer::new(rate, 2, AnalyzerConfig::default());
+    let network = shared_network()
+        .as_ref()
+        .expect("the MusiCNN network loads");
+    let mut analyzer = MoodAnalyzer::new(rate, 2, AnalyzerConfig::default(), Some(network.clone()));
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let mut predictions = Vec::new();
     // 24 s of stereo: silence, NaN/Inf bursts, denormals, full-scale noise, odd block sizes.
@@ -112,7 +117,9 @@ fn predictions_are_finite_for_hostile_audio_through_the_real_analyzer() {
                 _ => (second * 440.0 * std::f64::consts::TAU).sin() as f32 * 0.3,
             });
         }
-        analyzer.push_interleaved(&block, |summary| predictions.push(model.predict(summary)));
+        analyzer.push_interleaved(&block, |frame| {
+            predictions.push(model.predict_values(frame.row))
+        });
         at += length;
     }
     assert!(predictions.len() >= 40, "{} summaries", predictions.len());
@@ -192,7 +199,7 @@ fn damaged_files_get_their_own_clear_error() {
 
     // Garbage after a valid header.
     let header_len = first_name_at - 2
-        + feature_names()
+        + mood_feature_names()
             .iter()
             .map(|name| 2 + name.len())
             .sum::<usize>();
@@ -212,9 +219,14 @@ fn damaged_files_get_their_own_clear_error() {
 
 #[test]
 fn random_corruption_never_panics_and_never_yields_a_bad_model() {
-    let header_len = MAGIC.len() + 12 + feature_names().iter().map(|n| 2 + n.len()).sum::<usize>();
+    let header_len = MAGIC.len()
+        + 12
+        + mood_feature_names()
+            .iter()
+            .map(|n| 2 + n.len())
+            .sum::<usize>();
     let mut rng = ChaCha8Rng::seed_from_u64(99);
-    let probe = vec![0.5f32; feature_names().len()];
+    let probe = vec![0.5f32; mood_feature_names().len()];
     for trial in 0..200 {
         let mut bytes = COMMITTED.to_vec();
         for _ in 0..rng.gen_range(1..8) {
@@ -280,13 +292,24 @@ fn slow_quiet_minor(rate: u32, seconds: f32) -> Vec<f32> {
 
 fn mean_prediction(model: &VaModel, path: &Path) -> Va {
     let mut sum = (0.0, 0.0, 0);
-    analyze_file(path, AnalyzerConfig::default(), |summary| {
-        let va = model.predict(summary);
-        assert_in_range(va, "synth");
-        sum.0 += va.valence;
-        sum.1 += va.arousal;
-        sum.2 += 1;
-    })
+    let network = shared_network()
+        .as_ref()
+        .expect("the MusiCNN network loads");
+    analyze_mood_file(
+        path,
+        AnalyzerConfig::default(),
+        Some(network.clone()),
+        |frame| {
+            if frame.state != MoodState::Ready {
+                return;
+            }
+            let va = model.predict_values(frame.row);
+            assert_in_range(va, "synth");
+            sum.0 += va.valence;
+            sum.1 += va.arousal;
+            sum.2 += 1;
+        },
+    )
     .unwrap();
     assert!(sum.2 > 20);
     Va {

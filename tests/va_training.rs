@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use moodscape::va::evaluation::METRIC_NAMES;
 use moodscape::va::features::extract_clip;
-use moodscape::va::forest::ForestParams;
-use moodscape::va::train::{train, TrainOptions};
+use moodscape::va::mood_analyzer::{extract_patches, shared_network};
+use moodscape::va::train::{train, Extractors, TrainOptions, SHIPPED};
 use moodscape::va::VaModel;
 
 /// (mood tag, valence 1-9, arousal 1-9) for the fake norms, two per quadrant.
@@ -96,15 +96,9 @@ fn options(root: &Path) -> TrainOptions {
         card_out: root.join("card.md"),
         folds: 3,
         repeats: 2,
-        forest: ForestParams {
-            n_trees: 8,
-            max_depth: 6,
-            min_samples_leaf: 3,
-            mtry: 10,
-            clip_fraction: 0.632,
-            thin: 2,
-        },
-        ridge_lambda: 0.01,
+        lambdas: vec![0.1, 1.0],
+        window_seconds: 10.0,
+        row_step: 1,
         workers: 2,
         resamples: 30,
         clips_per_quadrant: None,
@@ -120,25 +114,37 @@ fn pipeline_trains_scores_saves_and_resumes() {
     write_dataset(&root);
     let options = options(&root);
 
-    let report = train(&options, &extract_clip).expect("training runs");
+    let network = shared_network()
+        .as_ref()
+        .expect("the MusiCNN network loads");
+    let extractors = Extractors {
+        engine: &extract_clip,
+        patches: &|path| extract_patches(path, network),
+        patch_cache_key: "patches".into(),
+    };
+    let report = train(&options, &extractors).expect("training runs");
     assert_eq!(report.clips, 24);
     assert_eq!(report.clips_per_quadrant, [6, 6, 6, 6]);
     assert!(report.failed_clips.is_empty());
-    assert!(report.rows >= 24 * 10, "{} rows", report.rows);
+    // 6 s clips: a row per 0.5 s summary once the first 3 s patch exists.
+    assert!(report.rows >= 24 * 6, "{} rows", report.rows);
     assert_eq!(
         report.sign_ceiling, 1.0,
         "the fake norms agree with every quadrant"
     );
 
     // The synthetic moods are plain in the audio: out-of-fold arousal must be found.
-    let shipped = report
-        .variants
-        .iter()
-        .find(|v| v.name == report.shipped.name())
-        .unwrap();
+    let shipped = &report.ablation[SHIPPED];
     let arousal_r = shipped.bootstrap[10].mean;
     assert!(arousal_r > 0.7, "per-clip arousal r {arousal_r}");
-    for variant in &report.variants {
+    // The spread calibration gives out-of-fold clip predictions the targets' range.
+    let spread = shipped.spread_clip.1 / report.target_spread.1;
+    assert!(spread > 0.7, "arousal spread ratio {spread}");
+    for variant in report
+        .ablation
+        .iter()
+        .chain([&report.by_artist, &report.uncalibrated])
+    {
         assert_eq!(variant.bootstrap.len(), METRIC_NAMES.len());
         for estimate in &variant.bootstrap {
             assert!(estimate.low <= estimate.mean + 1e-9 || estimate.low.is_nan());
@@ -153,8 +159,15 @@ fn pipeline_trains_scores_saves_and_resumes() {
     for name in METRIC_NAMES {
         assert!(card.contains(name), "card lacks {name}");
     }
-    assert!(card.contains("3-fold cross-validation grouped by clip"));
-    assert_eq!(report.importance.len(), 20);
+    assert!(card.contains("3-fold CV grouped by clip"));
+    assert!(card.contains("grouped by **artist**"));
+    for name in [
+        "engine features alone",
+        "MusiCNN embedding alone",
+        "MusiCNN taggram alone",
+    ] {
+        assert!(card.contains(name), "card lacks the ablation row {name}");
+    }
 
     // A rerun reads every clip from the cache (a deleted source would otherwise fail).
     let cache_files = std::fs::read_dir(root.join("cache"))
@@ -163,9 +176,10 @@ fn pipeline_trains_scores_saves_and_resumes() {
         .filter(|path| path.is_dir())
         .flat_map(|dir| std::fs::read_dir(dir).unwrap())
         .count();
-    assert_eq!(cache_files, 24);
+    // One file per clip in each cache: engine rows and MusiCNN patches.
+    assert_eq!(cache_files, 2 * 24);
     std::fs::remove_dir_all(root.join("music-4q/audio")).unwrap();
-    let again = train(&options, &extract_clip).expect("rerun from the cache");
+    let again = train(&options, &extractors).expect("rerun from the cache");
     assert_eq!(again.rows, report.rows);
     assert!(again.failed_clips.is_empty());
     std::fs::remove_dir_all(&root).ok();

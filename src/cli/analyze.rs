@@ -12,8 +12,9 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::analysis::{analyze_file, feature_names, AnalyzerConfig, FeatureSummary, Mode};
+use crate::analysis::{feature_names, AnalyzerConfig, FeatureSummary, Mode};
 use crate::cli::vocabulary::{name_of_code, quadrant_name, QuadrantShares, QUADRANTS};
+use crate::va::mood_analyzer::{analyze_mood_file, MoodState};
 use crate::va::targets::join_csv;
 
 /// Output encodings.
@@ -52,8 +53,8 @@ pub struct Args {
     /// Include the whole named feature vector in every record.
     #[arg(long)]
     pub features: bool,
-    /// Length of the rolling window in seconds.
-    #[arg(long, default_value_t = 10.0)]
+    /// Length of the rolling window in seconds (the plugin's default Window).
+    #[arg(long, default_value_t = crate::va::mood::MOOD_WINDOW_SECONDS)]
     pub window: f32,
     /// Seconds between updates.
     #[arg(long, default_value_t = 0.5)]
@@ -349,21 +350,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         window_seconds: args.window,
         hop_seconds: args.hop,
     };
-    // A missing or broken model costs the VA columns (left empty), never the analysis.
+    // A missing or broken model or network costs the VA columns (left empty), never the
+    // analysis.
     let va_model = crate::va::VaModel::embedded()
         .inspect_err(|e| eprintln!("moodscape: warning: {e}; valence/arousal left empty"))
         .ok();
+    let network = match crate::va::mood_analyzer::shared_network() {
+        Ok(network) => Some(network.clone()),
+        Err(error) => {
+            if va_model.is_some() {
+                eprintln!("moodscape: warning: {error}; valence/arousal left empty");
+            }
+            None
+        }
+    };
+    let va_model = va_model.filter(|_| network.is_some());
     let mut clip = crate::va::ClipAccumulator::default();
     let stdout = io::stdout().lock();
     let mut writer = RecordWriter::new(BufWriter::new(stdout), args.format);
     let mut write_error: Option<anyhow::Error> = None;
-    let outcome = analyze_file(&args.audio, config, |summary| {
-        let va = va_model.as_ref().map(|model| model.predict(summary));
+    let outcome = analyze_mood_file(&args.audio, config, network, |frame| {
+        // Silent and warming rows carry no estimate and stay out of the clip summary.
+        let ready = frame.state == MoodState::Ready;
+        let va = va_model
+            .as_ref()
+            .filter(|_| ready)
+            .map(|model| model.predict_values(frame.row));
         va.inspect(|va| clip.add(*va));
         if write_error.is_none() {
+            let mut va_columns = crate::va::VaColumns::from(va);
+            va_columns.mood_state = frame.state.name();
             let record = MoodRecord {
-                analysis: AnalyzeRecord::new(summary, args.features),
-                va: va.into(),
+                analysis: AnalyzeRecord::new(frame.summary, args.features),
+                va: va_columns,
                 quadrant_name: va.map(quadrant_name),
             };
             if let Err(e) = writer.write(&record) {
@@ -383,7 +402,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Err(e) => return Err(e).context("cannot write output"),
         Ok(()) => {}
     }
-    if outcome.summaries == 0 {
+    if outcome.frames == 0 {
         bail!(
             "{} holds {:.2} s of audio, shorter than one update ({} s)",
             args.audio.display(),

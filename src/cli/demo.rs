@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use crate::cli::vocabulary::{quadrant_code, quadrant_name, QUADRANTS};
 use crate::demo::{self, DemoOptions};
-use crate::va::Va;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -38,24 +37,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ..DemoOptions::default()
     };
     let report = demo::run(&options)?;
-    // Each section's second half: by then the 10 s window mostly holds that section.
-    let mut sections: Vec<(&str, u8, Vec<&crate::demo::timeline::TimelineRow>)> = Vec::new();
-    for row in &report.timeline {
-        match sections.last_mut() {
-            Some(last) if last.0 == row.section => last.2.push(row),
-            _ => sections.push((row.section, row.intended_quadrant, vec![row])),
-        }
-    }
+    // Each section's second half: by then the window mostly holds that section.
     // A file was written for no quadrant: show what it reads as instead.
     let column = if from_file { "reads as" } else { "written for" };
     println!("section               {column:<24}valence  arousal  (mean over its second half)");
-    for (name, intended, rows) in sections {
-        let tail = &rows[rows.len() / 2..];
-        let n = tail.len() as f32;
-        let va = Va {
-            valence: tail.iter().map(|r| r.va.valence).sum::<f32>() / n,
-            arousal: tail.iter().map(|r| r.va.arousal).sum::<f32>() / n,
-        };
+    for (name, intended, va) in crate::demo::timeline::section_means(&report.timeline) {
         let (name, quadrant) = match usize::from(intended).checked_sub(1) {
             Some(index) if !from_file => {
                 let (code, label) = QUADRANTS[index];
@@ -69,6 +55,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!(
             "{name:<22}{quadrant:<24}{:+.2}    {:+.2}",
             va.valence, va.arousal
+        );
+    }
+    if !report.sections.is_empty() {
+        let halfway = crate::demo::timeline::halfway_seconds(&report.timeline, &report.sections);
+        let shown: Vec<String> = halfway
+            .iter()
+            .map(|s| s.map_or("never".into(), |s| format!("{s:.1} s")))
+            .collect();
+        println!(
+            "half-way to the next section's level after each change: {}",
+            shown.join(", ")
         );
     }
     println!(

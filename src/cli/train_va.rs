@@ -1,10 +1,15 @@
-//! `moodscape train-va`: trains and cross-validates the valence/arousal forest, writes
+//! `moodscape train-va`: cross-validates ridge heads on MusiCNN + engine features, writes
 //! `models/va-forest.bin` and its card `models/va-forest.md`.
 
 use std::path::PathBuf;
 
-use crate::va::forest::ForestParams;
-use crate::va::train::{train, TrainOptions};
+use anyhow::Context;
+
+use crate::analysis::AnalyzerConfig;
+use crate::va::features::extract_clip_with;
+use crate::va::mood::MOOD_WINDOW_SECONDS;
+use crate::va::mood_analyzer::{extract_patches, shared_network, PATCH_HOP_SECONDS};
+use crate::va::train::{train, Extractors, TrainOptions, SHIPPED};
 
 /// Options of `train-va`; the defaults made the committed model.
 #[derive(clap::Args, Debug)]
@@ -12,8 +17,8 @@ pub struct Args {
     /// Shared data root holding `music-4q/` and `word-norms/`.
     #[arg(long, default_value = "../shared/data")]
     pub data: PathBuf,
-    /// Feature cache (resumable; keyed by the analysis schema).
-    #[arg(long, default_value = ".cache/va-features")]
+    /// Feature caches (resumable; engine rows and MusiCNN patches apart).
+    #[arg(long, default_value = "target/va-features")]
     pub cache: PathBuf,
     /// Model file to write.
     #[arg(long, default_value = "models/va-forest.bin")]
@@ -21,34 +26,19 @@ pub struct Args {
     /// Model card to write.
     #[arg(long, default_value = "models/va-forest.md")]
     pub card: PathBuf,
-    /// Folds per cross-validation repeat (grouped by clip).
+    /// Folds per cross-validation repeat.
     #[arg(long, default_value_t = 10)]
     pub folds: usize,
     /// Cross-validation repeats (different fold assignments).
     #[arg(long, default_value_t = 5)]
     pub repeats: usize,
-    /// Trees per forest.
-    #[arg(long, default_value_t = 60)]
-    pub trees: usize,
-    /// Maximum tree depth.
-    #[arg(long, default_value_t = 12)]
-    pub max_depth: u16,
-    /// Minimum training windows per leaf.
-    #[arg(long, default_value_t = 5)]
-    pub min_leaf: usize,
-    /// Features tried per split (0 = √features, smartcore's default).
-    #[arg(long, default_value_t = 0)]
-    pub mtry: usize,
-    /// Share of training clips each tree sees.
-    #[arg(long, default_value_t = 0.632)]
-    pub clip_fraction: f32,
-    /// Each tree takes every n-th window of its clips.
-    #[arg(long, default_value_t = 8)]
-    pub thin: usize,
-    /// Ridge penalty per training row (standardised features).
-    #[arg(long, default_value_t = 0.01)]
-    pub ridge_lambda: f64,
-    /// Worker threads for extraction and tree growing.
+    /// Ridge penalties per training row the inner folds choose from (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "0.01,0.03,0.1,0.3,1")]
+    pub lambdas: Vec<f64>,
+    /// Keep every n-th 0.5 s summary as a row.
+    #[arg(long, default_value_t = 2)]
+    pub row_step: usize,
+    /// Worker threads (extraction: one clip and a one-thread network each; CV: folds).
     #[arg(long, default_value_t = 2)]
     pub workers: usize,
     /// Bootstrap resamples for the 95 % intervals.
@@ -61,12 +51,6 @@ pub struct Args {
 
 /// Runs the training job.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let n_features = crate::analysis::feature_names().len();
-    let mtry = if args.mtry == 0 {
-        ((n_features as f64).sqrt().floor() as usize).max(1)
-    } else {
-        args.mtry
-    };
     // `cargo xtask train-va` runs the release binary; say so only when that is what ran.
     let arguments = std::env::args().skip(2).collect::<Vec<_>>().join(" ");
     let executable = std::env::args().next().unwrap_or_default();
@@ -82,33 +66,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         card_out: args.card,
         folds: args.folds,
         repeats: args.repeats,
-        forest: ForestParams {
-            n_trees: args.trees,
-            max_depth: args.max_depth,
-            min_samples_leaf: args.min_leaf,
-            mtry,
-            clip_fraction: args.clip_fraction,
-            thin: args.thin,
-        },
-        ridge_lambda: args.ridge_lambda,
+        lambdas: args.lambdas,
+        window_seconds: MOOD_WINDOW_SECONDS,
+        row_step: args.row_step.max(1),
         workers: args.workers.max(1),
         resamples: args.resamples,
         clips_per_quadrant: args.clips_per_quadrant,
         command: command.trim().to_string(),
     };
-    let report = train(&options, &crate::va::features::extract_clip)?;
-    let shipped = report
-        .variants
-        .iter()
-        .find(|v| v.name == report.shipped.name())
-        .ok_or_else(|| anyhow::anyhow!("shipped variant missing from the report"))?;
+    let network = shared_network()
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("train-va needs the MusiCNN network")?;
+    let config = AnalyzerConfig {
+        window_seconds: options.window_seconds,
+        ..AnalyzerConfig::default()
+    };
+    let extractors = Extractors {
+        engine: &move |path| extract_clip_with(path, config),
+        patches: &|path| extract_patches(path, network),
+        patch_cache_key: format!("musicnn-msd-hop{PATCH_HOP_SECONDS}"),
+    };
+    let report = train(&options, &extractors)?;
+    let shipped = &report.ablation[SHIPPED];
     eprintln!(
-        "train-va: shipped {} — per-clip macro-F1 {}, valence r {}, arousal r {} \
-         (wrote {} and {})",
-        report.shipped.name(),
+        "train-va: shipped {} — per-clip macro-F1 {}, valence r {}, arousal r {}; artist folds: \
+         F1 {}, V r {}, A r {} (wrote {} and {})",
+        shipped.name,
         shipped.bootstrap[crate::va::evaluation::CLIP_F1],
         shipped.bootstrap[7],
         shipped.bootstrap[10],
+        report.by_artist.bootstrap[crate::va::evaluation::CLIP_F1],
+        report.by_artist.bootstrap[7],
+        report.by_artist.bootstrap[10],
         options.model_out.display(),
         options.card_out.display()
     );

@@ -79,6 +79,8 @@ pub struct DemoReport {
     pub animation_note: String,
     /// Files written.
     pub files: Vec<PathBuf>,
+    /// Where the built-in piece's sections lie (empty for files).
+    pub sections: Vec<synth::SectionSpan>,
 }
 
 /// Where the demo's audio comes from: the built-in piece in memory, or a file decoded as it
@@ -327,6 +329,7 @@ pub fn run(options: &DemoOptions) -> Result<DemoReport> {
         timeline,
         keyframes,
         files,
+        sections,
     })
 }
 

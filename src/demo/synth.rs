@@ -26,7 +26,7 @@ pub struct Section {
     pub gain: f32,
     /// Harmonic richness of the pad and lead, 0 (sine) to 1 (bright saw).
     pub brightness: f32,
-    /// Drum intensity, 0 (none) to 1 (four-on-the-floor with sixteenth hats).
+    /// Drum intensity, 0 (none) to 3 (a loud four-on-the-floor kit with sixteenth hats).
     pub drums: f32,
     /// Adds a tritone cluster and drive, 0 to 1.
     pub tension: f32,
@@ -50,37 +50,37 @@ pub const SECTIONS: [Section; 4] = [
         name: "tense minor",
         quadrant: 2,
         seconds: 15.0,
-        bpm: 150.0,
+        bpm: 165.0,
         tonic: 57,
         minor: true,
-        gain: 0.55,
-        brightness: 0.9,
-        drums: 1.0,
+        gain: 0.7,
+        brightness: 1.0,
+        drums: 3.0,
         tension: 1.0,
     },
     Section {
         name: "energetic major",
         quadrant: 1,
         seconds: 15.0,
-        bpm: 128.0,
+        bpm: 160.0,
         tonic: 62,
         minor: false,
-        gain: 0.5,
-        brightness: 0.7,
-        drums: 0.9,
+        gain: 0.8,
+        brightness: 1.0,
+        drums: 3.0,
         tension: 0.0,
     },
     Section {
         name: "sad and slow",
         quadrant: 3,
         seconds: 15.0,
-        bpm: 58.0,
-        tonic: 53,
+        bpm: 50.0,
+        tonic: 40,
         minor: true,
-        gain: 0.12,
-        brightness: 0.05,
+        gain: 0.1,
+        brightness: 0.0,
         drums: 0.0,
-        tension: 0.1,
+        tension: 0.9,
     },
 ];
 
@@ -210,10 +210,11 @@ pub fn render(sample_rate: u32) -> (Vec<f32>, Vec<SectionSpan>) {
             // Short fades at section edges avoid clicks between sections.
             let edge = (t.min(span.end - span.start - t) / 0.05).clamp(0.0, 1.0);
             // A soft limiter: transparent at the quiet sections' levels, keeps peaks inside ±1.
-            let sample = (sample * section.gain * edge).tanh();
+            // The limiter comes after the pan, so neither channel can pass ±1.
+            let sample = sample * section.gain * edge;
             let pan = 0.1 * (TAU * 0.1 * t).sin();
-            out[frame * 2] = sample * (1.0 - pan);
-            out[frame * 2 + 1] = sample * (1.0 + pan);
+            out[frame * 2] = (sample * (1.0 - pan)).tanh();
+            out[frame * 2 + 1] = (sample * (1.0 + pan)).tanh();
         }
     }
     (out, spans)

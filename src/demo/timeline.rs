@@ -259,6 +259,61 @@ fn draw_line(image: &mut RgbImage, from: (f32, f32), to: (f32, f32), colour: Rgb
     }
 }
 
+/// Each built-in section's mean shown VA over its second half (by then the window mostly holds
+/// that section), in playing order: (name, intended quadrant, mean).
+pub fn section_means(rows: &[TimelineRow]) -> Vec<(&'static str, u8, Va)> {
+    let mut sections: Vec<(&'static str, u8, Vec<Va>)> = Vec::new();
+    for row in rows {
+        match sections.last_mut() {
+            Some(last) if last.0 == row.section => last.2.push(row.va),
+            _ => sections.push((row.section, row.intended_quadrant, vec![row.va])),
+        }
+    }
+    sections
+        .into_iter()
+        .map(|(name, quadrant, values)| {
+            let tail = &values[values.len() / 2..];
+            let n = tail.len().max(1) as f32;
+            let mean = Va {
+                valence: tail.iter().map(|va| va.valence).sum::<f32>() / n,
+                arousal: tail.iter().map(|va| va.arousal).sum::<f32>() / n,
+            };
+            (name, quadrant, mean)
+        })
+        .collect()
+}
+
+/// For each section change: seconds from the change until the shown VA first covers half the
+/// way from the previous section's level to the new section's (second-half means), measured
+/// along the line between the two levels. `None` when it never gets there within the section.
+pub fn halfway_seconds(rows: &[TimelineRow], sections: &[SectionSpan]) -> Vec<Option<f64>> {
+    let means = section_means(rows);
+    sections
+        .windows(2)
+        .enumerate()
+        .map(|(index, pair)| {
+            let (Some(from), Some(to)) = (means.get(index), means.get(index + 1)) else {
+                return None;
+            };
+            let (dv, da) = (to.2.valence - from.2.valence, to.2.arousal - from.2.arousal);
+            let length_squared = dv * dv + da * da;
+            if length_squared < 1e-6 {
+                return Some(0.0);
+            }
+            let change = f64::from(pair[1].start);
+            rows.iter()
+                .filter(|row| row.t >= change && row.t < f64::from(pair[1].end))
+                .find(|row| {
+                    let progress = ((row.va.valence - from.2.valence) * dv
+                        + (row.va.arousal - from.2.arousal) * da)
+                        / length_squared;
+                    progress >= 0.5
+                })
+                .map(|row| row.t - change)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

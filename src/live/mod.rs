@@ -18,7 +18,10 @@ mod model;
 mod morph;
 mod state;
 
-pub use analysis_worker::{AnalysisControls, AnalysisWorker, LivePipeline, VaPredictor};
+pub use analysis_worker::{
+    AnalysisControls, AnalysisWorker, LivePipeline, MoodEstimator, VaPredictor,
+    DEFAULT_SMOOTHING_MS,
+};
 pub use capture::{capture_ring, CaptureReader, CaptureWriter, RING_SECONDS};
 pub use keyframes::{KeyframePolicy, KeyframeRequest};
 pub use landscape_worker::{Keyframe, LandscapeUpdate, LandscapeWorker};

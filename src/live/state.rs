@@ -5,7 +5,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 use crate::analysis::{FeatureSummary, Mode};
+use crate::va::mood_analyzer::MoodState;
 use crate::va::Va;
+
+/// `LiveState::mood_state` codes.
+const MOOD_WARMING: u8 = 0;
+const MOOD_MUSIC: u8 = 1;
+const MOOD_SILENT: u8 = 2;
 
 /// Readouts shared through atomics. Written by one thread (analysis), read by many.
 #[derive(Debug)]
@@ -34,6 +40,9 @@ pub struct LiveState {
     pub loudness_db: AtomicF32,
     /// Summaries emitted since activation; 0 means the window is still filling.
     pub summaries: AtomicU64,
+    /// What the latest frame said about the mood: 0 warming, 1 music (estimating), 2 silence.
+    /// While not 1 the smoothed VA holds.
+    pub mood_state: AtomicU8,
     /// Whether a VA model is loaded and predicting.
     pub model_ready: AtomicBool,
     /// Human-readable model status or error, for the editor. Never touched by the audio thread.
@@ -55,6 +64,7 @@ impl Default for LiveState {
             minor: AtomicBool::new(false),
             loudness_db: AtomicF32::new(super::level_meter::FLOOR_DB),
             summaries: AtomicU64::new(0),
+            mood_state: AtomicU8::new(MOOD_WARMING),
             model_ready: AtomicBool::new(false),
             model_status: Mutex::new("no model loaded".into()),
         }
@@ -68,6 +78,24 @@ impl LiveState {
             valence: self.valence.load(Ordering::Relaxed),
             arousal: self.arousal.load(Ordering::Relaxed),
         }
+    }
+
+    /// Whether the mood is being estimated, warming up or held for silence.
+    pub fn mood_state(&self) -> MoodState {
+        match self.mood_state.load(Ordering::Relaxed) {
+            MOOD_MUSIC => MoodState::Ready,
+            MOOD_SILENT => MoodState::Silent,
+            _ => MoodState::Warming,
+        }
+    }
+
+    pub(crate) fn set_mood_state(&self, state: MoodState) {
+        let code = match state {
+            MoodState::Ready => MOOD_MUSIC,
+            MoodState::Silent => MOOD_SILENT,
+            MoodState::Warming => MOOD_WARMING,
+        };
+        self.mood_state.store(code, Ordering::Relaxed);
     }
 
     pub fn mode(&self) -> Mode {

@@ -20,8 +20,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::ratings::{unit_to_norm_1_9, write_items, SurveyItem};
-use crate::analysis::{analyze_file, AnalyzerConfig};
+use crate::analysis::AnalyzerConfig;
 use crate::landscape::{ImageVaLabeller, LandscapePainter, Latent, DISPLAY_SIDE};
+use crate::va::mood_analyzer::{analyze_mood_file, shared_network, MoodState};
 use crate::va::{ClipAccumulator, Va, VaModel};
 
 /// Audio file extensions the decoder reads.
@@ -120,31 +121,45 @@ pub fn balanced_order(files: &[PathBuf], seed: u64) -> Vec<PathBuf> {
     order
 }
 
-/// A song as the plugin's analyser and model read it.
+/// A song as the plugin's mood analyser and model read it.
 #[derive(Debug, Clone)]
 pub struct SongMood {
     /// Clip-mean VA: what conditions the song's landscape.
     pub mean: Va,
-    /// Each window's VA, keyed by the window's end time in seconds.
+    /// Each estimated window's VA, keyed by the window's end time in seconds.
     pub windows: Vec<(f64, Va)>,
     /// Length of the song, seconds.
     pub duration: f64,
 }
 
-/// The clip-mean VA of a song through the plugin's analyser and model.
+/// The clip-mean VA of a song through the plugin's mood analyser and model.
 pub fn song_va(path: &Path, model: &VaModel) -> anyhow::Result<Va> {
     Ok(song_mood(path, model)?.mean)
 }
 
-/// The song's mood window by window and on average, through the plugin's analyser and model.
+/// The song's mood window by window and on average, through the plugin's mood analyser and
+/// model (silent and warming windows left out, as `moodscape analyze` does).
 pub fn song_mood(path: &Path, model: &VaModel) -> anyhow::Result<SongMood> {
+    let network = shared_network()
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut clip = ClipAccumulator::default();
     let mut windows = Vec::new();
-    let analysis = analyze_file(path, AnalyzerConfig::default(), |summary| {
-        let va = model.predict(summary);
-        clip.add(va);
-        windows.push((summary.t, va));
-    })?;
+    let analysis = analyze_mood_file(
+        path,
+        AnalyzerConfig {
+            window_seconds: crate::va::mood::MOOD_WINDOW_SECONDS,
+            ..AnalyzerConfig::default()
+        },
+        Some(network.clone()),
+        |frame| {
+            if frame.state == MoodState::Ready {
+                let va = model.predict_values(frame.row);
+                clip.add(va);
+                windows.push((frame.t, va));
+            }
+        },
+    )?;
     let summary = clip
         .summary()
         .with_context(|| format!("{} is too short to analyse", path.display()))?;

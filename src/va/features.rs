@@ -12,9 +12,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::{self, AnalyzerConfig};
 
-/// Computes one clip's rows (the real extractor is [`extract_clip`]; tests may pass another).
-pub type Extractor = dyn Fn(&Path) -> anyhow::Result<ClipFeatures> + Sync;
-
 /// What the cache holds for one clip.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ClipFeatures {
@@ -27,8 +24,13 @@ pub struct ClipFeatures {
 /// Decodes a file and streams it through the plugin's analyser with the default configuration
 /// (`analysis::analyze_file`, the path the CLI uses too), keeping every summary.
 pub fn extract_clip(path: &Path) -> anyhow::Result<ClipFeatures> {
+    extract_clip_with(path, AnalyzerConfig::default())
+}
+
+/// As [`extract_clip`], with another analysis configuration (the trainer's window).
+pub fn extract_clip_with(path: &Path, config: AnalyzerConfig) -> anyhow::Result<ClipFeatures> {
     let mut features = ClipFeatures::default();
-    analysis::analyze_file(path, AnalyzerConfig::default(), |summary| {
+    analysis::analyze_file(path, config, |summary| {
         features.rows.push(summary.values.clone());
         features.times.push(summary.t);
     })?;
@@ -69,18 +71,16 @@ fn cache_file(cache_dir: &Path, song: &str) -> PathBuf {
     cache_dir.join(format!("{safe}.bin"))
 }
 
-fn read_cached(path: &Path) -> Option<ClipFeatures> {
+fn read_cached<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    valid: impl Fn(&T) -> bool,
+) -> Option<T> {
     let bytes = std::fs::read(path).ok()?;
-    let features: ClipFeatures = bincode::deserialize(&bytes).ok()?;
-    let width = analysis::feature_names().len();
-    features
-        .rows
-        .iter()
-        .all(|row| row.len() == width)
-        .then_some(features)
+    let features: T = bincode::deserialize(&bytes).ok()?;
+    valid(&features).then_some(features)
 }
 
-fn write_cached(path: &Path, features: &ClipFeatures) -> anyhow::Result<()> {
+fn write_cached<T: Serialize>(path: &Path, features: &T) -> anyhow::Result<()> {
     let temporary = path.with_extension("tmp");
     std::fs::write(&temporary, bincode::serialize(features)?)?;
     std::fs::rename(&temporary, path)?;
@@ -95,35 +95,39 @@ pub struct Job<'a> {
     pub path: &'a Path,
 }
 
-/// Extracts features for every job (cached ones are read back), on `workers` threads, with a
-/// progress bar. A clip that fails to decode is reported and yields `None`.
-pub fn extract_all(
+/// Extracts something per clip for every job (cached ones in `cache_dir` are read back when
+/// `valid` accepts them), on `workers` threads, with a progress bar labelled `what`. A clip that
+/// fails to decode is reported and yields `None`. Resumable: each clip is written as it is done.
+pub fn extract_all<T>(
     jobs: &[Job<'_>],
-    cache_root: &Path,
+    cache_dir: &Path,
+    what: &str,
     workers: usize,
-    extract: &Extractor,
-) -> anyhow::Result<Vec<Option<ClipFeatures>>> {
-    let config = AnalyzerConfig::default();
-    let cache_dir = cache_root.join(cache_key(config));
-    std::fs::create_dir_all(&cache_dir)
+    extract: &(dyn Fn(&Path) -> anyhow::Result<T> + Sync),
+    valid: impl Fn(&T) -> bool + Sync,
+) -> anyhow::Result<Vec<Option<T>>>
+where
+    T: Serialize + serde::de::DeserializeOwned + Clone + Send,
+{
+    std::fs::create_dir_all(cache_dir)
         .with_context(|| format!("creating {}", cache_dir.display()))?;
     let progress = ProgressBar::new(jobs.len() as u64);
     progress.set_style(
-        ProgressStyle::with_template(
-            "features {bar:40} {pos}/{len} clips  {elapsed_precise} (eta {eta})  {msg}",
-        )
+        ProgressStyle::with_template(&format!(
+            "{what} {{bar:40}} {{pos}}/{{len}} clips  {{elapsed_precise}} (eta {{eta}})  {{msg}}"
+        ))
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<ClipFeatures>>> = Mutex::new(vec![None; jobs.len()]);
+    let results: Mutex<Vec<Option<T>>> = Mutex::new(vec![None; jobs.len()]);
     let failures = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..workers.max(1) {
             scope.spawn(|| loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(job) = jobs.get(index) else { break };
-                let file = cache_file(&cache_dir, job.song);
-                let features = match read_cached(&file) {
+                let file = cache_file(cache_dir, job.song);
+                let features = match read_cached(&file, &valid) {
                     Some(features) => Ok(features),
                     None => {
                         // A panic in one clip must not take the whole run down.
@@ -152,12 +156,16 @@ pub fn extract_all(
                     }
                 }
                 progress.inc(1);
+                if progress.is_hidden() && (index + 1).is_multiple_of(50) {
+                    // No terminal (a log file): still show that the job advances.
+                    eprintln!("{what}: {} of {} clips", index + 1, jobs.len());
+                }
             });
         }
     });
     progress.finish();
     let results = results
         .into_inner()
-        .map_err(|_| anyhow::anyhow!("a feature worker panicked"))?;
+        .map_err(|_| anyhow::anyhow!("a {what} worker panicked"))?;
     Ok(results)
 }

@@ -12,12 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use super::forest::Forest;
 use super::Va;
-use crate::analysis::{self, FeatureSummary};
+use crate::analysis;
 
 /// First bytes of every model file.
 pub const MAGIC: &[u8; 8] = b"MSCAPEVA";
 /// Bumped whenever the payload layout changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// Largest payload we agree to decode, so a corrupt length can never trigger a huge allocation.
 const PAYLOAD_LIMIT: u64 = 256 << 20;
 /// Standardised inputs of the linear part are clipped here so hostile values cannot overflow it.
@@ -166,7 +166,14 @@ impl TargetModel {
     }
 
     fn validate(&self, n_features: usize) -> Result<(), String> {
-        self.forest.validate(n_features)?;
+        // A linear-only head carries no trees and gives the forest no weight.
+        let linear_only = self.forest.trees.is_empty() && self.forest_weight == 0.0;
+        if linear_only && self.linear.weights.is_empty() {
+            return Err("neither trees nor linear weights".into());
+        }
+        if !linear_only {
+            self.forest.validate(n_features)?;
+        }
         self.linear.validate(n_features)?;
         let finite = [self.forest_weight, self.offset, self.slope]
             .iter()
@@ -293,7 +300,7 @@ impl VaModel {
                 .map_err(|_| VaModelError::Corrupt("a feature name is not UTF-8".into()))?;
             feature_names.push(name.to_string());
         }
-        let engine_names = analysis::feature_names();
+        let engine_names = super::mood::mood_feature_names();
         if schema_version != analysis::SCHEMA_VERSION {
             return Err(VaModelError::SchemaMismatch {
                 model: schema_version,
@@ -374,13 +381,9 @@ impl VaModel {
         Ok(bytes)
     }
 
-    /// Valence and arousal of one analysis summary: finite, on [-1, 1], never panics and never
-    /// allocates. Non-finite features are replaced by their training median; missing ones too.
-    pub fn predict(&self, summary: &FeatureSummary) -> Va {
-        self.predict_values(&summary.values)
-    }
-
-    /// As [`predict`](Self::predict), from the raw feature vector.
+    /// Valence and arousal of one mood row ([`super::mood::assemble_row`]): finite, on
+    /// [-1, 1], never panics and never allocates. Non-finite features are replaced by their
+    /// training median; missing ones too.
     pub fn predict_values(&self, values: &[f32]) -> Va {
         let fill = &self.payload.fill;
         let feature = |index: usize| match values.get(index) {

@@ -6,6 +6,19 @@ use super::Va;
 
 /// Quadrant names as the 4Q dataset writes them.
 pub const QUADRANT_NAMES: [&str; 4] = ["Q1", "Q2", "Q3", "Q4"];
+/// What each quadrant means, in [`QUADRANT_NAMES`] order.
+pub const QUADRANT_MEANINGS: [&str; 4] = [
+    "pleasant-excited",
+    "unpleasant-excited",
+    "unpleasant-calm",
+    "pleasant-calm",
+];
+
+/// A quadrant with its meaning, e.g. "Q2 unpleasant-excited" (for the editor).
+pub fn quadrant_label(va: Va) -> String {
+    let index = va.quadrant() as usize - 1;
+    format!("{} {}", QUADRANT_NAMES[index], QUADRANT_MEANINGS[index])
+}
 
 /// The VA columns added to each analysis record (`None` when no usable model is built in).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
@@ -16,6 +29,9 @@ pub struct VaColumns {
     pub arousal: Option<f32>,
     /// Quadrant of the prediction, "Q1".."Q4".
     pub quadrant: Option<&'static str>,
+    /// "music" (estimated), "silent" (under the silence gate: no estimate) or "warming" (no
+    /// MusiCNN patch of music inside the window yet: no estimate).
+    pub mood_state: &'static str,
 }
 
 impl From<Option<Va>> for VaColumns {
@@ -24,6 +40,7 @@ impl From<Option<Va>> for VaColumns {
             valence: va.map(|va| va.valence),
             arousal: va.map(|va| va.arousal),
             quadrant: va.map(|va| QUADRANT_NAMES[va.quadrant() as usize - 1]),
+            mood_state: "music",
         }
     }
 }
