@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::{CaptureReader, LevelMeter, LiveState};
+use super::{CaptureReader, LevelMeter, LiveState, OscConfig, OscSender};
 use crate::analysis::{Analyzer, AnalyzerConfig, FeatureSummary};
 use crate::va::Va;
 
@@ -28,6 +28,8 @@ pub struct AnalysisControls {
     pub window_seconds: AtomicF32,
     /// Holds the current mood and skips analysis while set.
     pub freeze: AtomicBool,
+    /// Where the mood goes over OSC (off by default); the pipeline's sender reads it.
+    pub osc: Arc<OscConfig>,
 }
 
 impl Default for AnalysisControls {
@@ -36,6 +38,7 @@ impl Default for AnalysisControls {
             smoothing_ms: AtomicF32::new(1500.0),
             window_seconds: AtomicF32::new(AnalyzerConfig::default().window_seconds),
             freeze: AtomicBool::new(false),
+            osc: Arc::default(),
         }
     }
 }
@@ -119,6 +122,8 @@ pub struct LivePipeline {
     smoothed: Va,
     /// Whether the previous step was frozen, to restart the window cleanly afterwards.
     was_frozen: bool,
+    /// Sends the published state over OSC when the user turned it on; idle otherwise.
+    osc: OscSender,
 }
 
 impl LivePipeline {
@@ -135,6 +140,7 @@ impl LivePipeline {
             analyzer: build_analyzer(sample_rate, channels, window_seconds),
             chunk: vec![0.0; CHUNK_FRAMES * channels],
             meter: LevelMeter::new(sample_rate),
+            osc: OscSender::new(controls.osc.clone()),
             target: live.va(),
             smoothed: live.va(),
             reader,
@@ -149,6 +155,8 @@ impl LivePipeline {
 
     /// Processes one chunk; returns false when the ring was empty.
     pub fn step(&mut self) -> bool {
+        // First, so the OSC refresh also runs while frozen or while no audio arrives.
+        self.osc.poll(&self.live);
         let read = self.reader.read(&mut self.chunk);
         if read == 0 {
             return false;

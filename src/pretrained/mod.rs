@@ -54,9 +54,9 @@ pub fn load_checked(
     let tensors = candle_core::safetensors::load_buffer(bytes, &Device::Cpu)
         .map_err(|error| PretrainedError::new(network, format!("unreadable weights: {error}")))?;
     for (name, shape) in expected {
-        let tensor = tensors
-            .get(*name)
-            .ok_or_else(|| PretrainedError::new(network, format!("weights lack tensor `{name}`")))?;
+        let tensor = tensors.get(*name).ok_or_else(|| {
+            PretrainedError::new(network, format!("weights lack tensor `{name}`"))
+        })?;
         if tensor.dims() != *shape {
             return Err(PretrainedError::new(
                 network,
