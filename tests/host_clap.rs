@@ -901,7 +901,7 @@ fn state_round_trips() {
     log.assert_carries("after loading a changed state", route, 0.0, 0.0);
 }
 
-fn save_state(instance: &Instance) -> Vec<u8> {
+fn save_state(instance: &mut Instance) -> Vec<u8> {
     let mut saved = Vec::new();
     state_of(instance)
         .save(&instance.plugin_handle(), &mut saved)
@@ -909,7 +909,8 @@ fn save_state(instance: &Instance) -> Vec<u8> {
     saved
 }
 
-fn load_state(instance: &Instance, bytes: &[u8]) {
+fn load_state(instance: &mut Instance, state: &serde_json::Value) {
+    let bytes = common::clap_state_bytes(state);
     state_of(instance)
         .load(&instance.plugin_handle(), &mut &bytes[..])
         .expect("loading an edited state");
@@ -927,9 +928,9 @@ fn cc_carry_the_held_mood_on_the_configured_controllers() {
     let program = Program::new(sample_rate).then(Signal::Music, 1.5);
     for (valence, arousal, route) in common::held_mood_cases() {
         let mut instance = instantiate(&entry);
-        let saved = save_state(&instance);
+        let saved = save_state(&mut instance);
         load_state(
-            &instance,
+            &mut instance,
             &common::frozen_state(&saved, valence, arousal, route),
         );
         let processor = activate(&mut instance, sample_rate, 512);
@@ -959,9 +960,8 @@ fn osc_reaches_a_udp_socket() {
     let receiver = common::OscReceiver::bind();
     let entry = load_entry();
     let mut instance = instantiate(&entry);
-    let saved = save_state(&instance);
-    let mut state =
-        common::state_json(&common::frozen_state(&saved, 0.6, -0.4, CcRoute::default()));
+    let saved = save_state(&mut instance);
+    let mut state = common::frozen_state(&saved, 0.6, -0.4, CcRoute::default());
     common::set_state_field(
         &mut state,
         "osc",
@@ -972,7 +972,7 @@ fn osc_reaches_a_udp_socket() {
             "prefix": "/clack",
         }),
     );
-    load_state(&instance, &common::state_bytes(&state));
+    load_state(&mut instance, &state);
     let sample_rate = 48_000.0;
 
     let held = Program::new(sample_rate).then(Signal::Music, 1.0);

@@ -555,7 +555,9 @@ fn cc_carry_the_held_mood_on_the_configured_controllers() {
         let mut plugin = load(sample_rate, 512);
         let saved = plugin.save_state().expect("saving state");
         plugin
-            .load_state(&common::frozen_state(&saved, valence, arousal, route))
+            .load_state(&common::vst3_state_bytes(&common::frozen_state(
+                &saved, valence, arousal, route,
+            )))
             .expect("loading an edited state");
         activate(&mut plugin, sample_rate, 512);
         let drive = Drive {

@@ -690,10 +690,19 @@ pub fn state_json(saved: &[u8]) -> serde_json::Value {
         .expect("the state parses as JSON")
 }
 
-/// The edited state as bytes both hosts load (vst3-host takes bytes without its header as the
-/// component state).
-pub fn state_bytes(state: &serde_json::Value) -> Vec<u8> {
+/// The edited state as the VST3 component reads it: the JSON alone (vst3-host passes bytes without
+/// its snapshot header to the component as they are).
+pub fn vst3_state_bytes(state: &serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(state).unwrap()
+}
+
+/// The edited state as nice-plug's CLAP wrapper reads it: a little-endian u64 length, then the
+/// JSON.
+pub fn clap_state_bytes(state: &serde_json::Value) -> Vec<u8> {
+    let json = serde_json::to_vec(state).unwrap();
+    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(json);
+    bytes
 }
 
 /// Sets a plain parameter value in a state, as nice-plug stores it (`{"i32": 5}`, ...).
@@ -718,7 +727,7 @@ pub fn set_state_field(state: &mut serde_json::Value, key: &str, value: serde_js
 }
 
 /// A project saved with Freeze on, holding `(valence, arousal)`, with the CCs on `route`.
-pub fn frozen_state(saved: &[u8], valence: f32, arousal: f32, route: CcRoute) -> Vec<u8> {
+pub fn frozen_state(saved: &[u8], valence: f32, arousal: f32, route: CcRoute) -> serde_json::Value {
     let mut state = state_json(saved);
     set_state_param(&mut state, "freeze", serde_json::json!({ "bool": true }));
     set_state_param(
@@ -741,7 +750,7 @@ pub fn frozen_state(saved: &[u8], valence: f32, arousal: f32, route: CcRoute) ->
         "mood",
         serde_json::json!({ "valence": valence, "arousal": arousal }),
     );
-    state_bytes(&state)
+    state
 }
 
 /// The held moods the CC checks use, with the routes they are sent on. Valence and arousal differ
