@@ -1,6 +1,7 @@
 //! The OSC output with real UDP sockets on 127.0.0.1: the sender's messages, rate and failure
 //! statuses, the live pipeline carrying on through network failures, and `moodscape analyze
-//! --osc` streaming a file. The plugin in a real host (clack-host) is covered by
+//! --osc` streaming a file, and the standalone (in Xvfb) sending the same messages. The plugin in
+//! a real host (clack-host) is covered by
 //! `host_clap::osc_reaches_a_udp_socket`.
 
 mod analysis_signals;
@@ -8,7 +9,7 @@ mod common;
 
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -386,4 +387,96 @@ fn analyze_rejects_a_bad_osc_target_in_one_line() {
         assert_eq!(stderr.trim().lines().count(), 1, "{target}: {stderr}");
         assert!(output.stdout.is_empty(), "{target}: analysis ran anyway");
     }
+}
+
+/// Kills a child process (Xvfb or the standalone) when the test ends, pass or fail.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// An Xvfb display of its own (:120 up, clear of the screenshot test's :90..:119).
+fn start_xvfb() -> (KillOnDrop, String) {
+    for number in 120..150 {
+        if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()
+            || Path::new(&format!("/tmp/.X{number}-lock")).exists()
+        {
+            continue;
+        }
+        let display = format!(":{number}");
+        let child = Command::new("Xvfb")
+            .args([
+                display.as_str(),
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb is needed (see .ci/run)");
+        let guard = KillOnDrop(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
+                return (guard, display);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    panic!("could not start Xvfb on any display :120..:149");
+}
+
+/// `moodscape standalone --osc` (the plugin in nice-plug's standalone wrapper, editor open,
+/// dummy backend) sends the same bundles as the plugin in a host.
+#[test]
+fn the_standalone_sends_the_same_messages() {
+    let receiver = OscReceiver::bind();
+    let (_xvfb, display) = start_xvfb();
+    let target = format!("127.0.0.1:{}", receiver.port());
+    let _standalone = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_moodscape"))
+            .args([
+                "standalone",
+                "--osc",
+                &target,
+                "--osc-prefix",
+                "/standalone",
+            ])
+            .args(["--backend", "dummy"])
+            .env("DISPLAY", &display)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting the standalone"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let mut with_readouts = Vec::new();
+    while Instant::now() < deadline && with_readouts.len() < 3 {
+        for bundle in receiver.bundles(Duration::from_millis(500)) {
+            assert!(
+                assert_osc_bundle(&bundle, "/standalone").is_some(),
+                "no mood in {bundle:?}"
+            );
+            if osc_arg(&bundle, "/standalone/tempo").is_some() {
+                with_readouts.push(bundle);
+            }
+        }
+    }
+    assert!(
+        with_readouts.len() >= 3,
+        "the standalone sent {} bundles with readouts in 40 s",
+        with_readouts.len()
+    );
+    // The dummy backend's input is digital silence.
+    assert_eq!(
+        osc_arg(with_readouts.last().unwrap(), "/standalone/silent"),
+        Some(&OscType::Int(1))
+    );
 }

@@ -235,7 +235,7 @@ pub struct OscReadout {
 impl OscReadout {
     /// Whether the window counts as silence (see [`SILENT_BELOW_LUFS`]).
     pub fn silent(&self) -> bool {
-        !(self.loudness_db >= SILENT_BELOW_LUFS)
+        self.loudness_db.is_nan() || self.loudness_db < SILENT_BELOW_LUFS
     }
 }
 
