@@ -194,12 +194,15 @@ impl OscConfig {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// The sender's latest status line; "OSC off" until a sender runs.
+    /// The status line for the editor: "OSC off" while off, else the sender's latest report
+    /// (or a note that it starts with the audio, while no analysis thread runs).
     pub fn status(&self) -> String {
+        if !self.settings().enabled {
+            return "OSC off".into();
+        }
         match self.status.lock() {
-            Ok(status) if !status.is_empty() => status.clone(),
-            _ if !self.settings().enabled => "OSC off".into(),
-            _ => "OSC waiting for audio".into(),
+            Ok(status) if !status.is_empty() && status.as_str() != "OSC off" => status.clone(),
+            _ => "OSC on, starts with the audio".into(),
         }
     }
 
