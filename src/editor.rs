@@ -14,7 +14,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::live::{drift_view, LandscapeUpdate, LandscapeWorker, LiveState, Morph};
+use crate::live::{
+    drift_view, LandscapeUpdate, LandscapeWorker, LiveState, Morph, OscConfig, OscSettings,
+};
 use crate::params::MoodscapeParams;
 use crate::va::mood_analyzer::MoodState;
 use crate::va::summary::quadrant_label;
@@ -68,6 +70,7 @@ pub fn create(params: Arc<MoodscapeParams>, live: Arc<LiveState>) -> Option<Mood
             last_frame: Instant::now(),
             opened: Instant::now(),
             landscape_off: std::env::var(LANDSCAPE_SWITCH).is_ok_and(|v| v == "off"),
+            osc_form: OscForm::default(),
         },
     )
 }
@@ -98,6 +101,8 @@ pub struct EditorApp {
     opened: Instant,
     /// Landscape turned off by [`LANDSCAPE_SWITCH`] (the CPU bench's baseline).
     landscape_off: bool,
+    /// The OSC fields as typed, applied on Enter or when a field loses focus.
+    osc_form: OscForm,
 }
 
 impl EditorApp {
@@ -209,6 +214,8 @@ impl NiceEguiApp for EditorApp {
                     readouts(ui, &self.live);
                     ui.separator();
                     controls(ui, &self.params, &setter);
+                    ui.separator();
+                    osc_section(ui, &self.params.osc, &mut self.osc_form);
                 });
             });
         egui::CentralPanel::default()
@@ -281,8 +288,8 @@ fn readouts(ui: &mut egui::Ui, live: &LiveState) {
         // Silence and warming hold the mood; say so instead of naming a stale quadrant.
         ui.label("Mood");
         ui.monospace(match live.mood_state() {
-            MoodState::Silent => "silence (held)".to_string(),
-            MoodState::Warming => "listening…".to_string(),
+            MoodState::Silent => "silence (held)",
+            MoodState::Warming => "listening…",
             MoodState::Ready => quadrant_label(va),
         });
         ui.end_row();
@@ -360,6 +367,73 @@ fn controls(ui: &mut egui::Ui, params: &MoodscapeParams, setter: &ParamSetter) {
         ui.add(slider(&params.cc_channel, setter));
         ui.end_row();
     });
+}
+
+/// The OSC settings while the user edits them.
+#[derive(Default)]
+struct OscForm {
+    /// Host as typed.
+    host: String,
+    /// Port as typed.
+    port: String,
+    /// Address prefix as typed.
+    prefix: String,
+    /// Settings generation the texts were filled from; a state load changes it and refills them.
+    loaded: Option<u64>,
+    /// Why the typed port was not applied, shown until the next apply.
+    error: Option<String>,
+}
+
+/// On/off, host, port and prefix of the OSC output, and what the sender reports.
+fn osc_section(ui: &mut egui::Ui, config: &OscConfig, form: &mut OscForm) {
+    let settings = config.settings();
+    if form.loaded != Some(config.generation()) {
+        form.host = settings.host.clone();
+        form.port = settings.port.to_string();
+        form.prefix = settings.prefix.clone();
+        form.loaded = Some(config.generation());
+    }
+    let mut enabled = settings.enabled;
+    let mut apply = ui.checkbox(&mut enabled, "OSC out (UDP)").changed();
+    egui::Grid::new("osc").num_columns(2).show(ui, |ui| {
+        for (label, text) in [
+            ("Host", &mut form.host),
+            ("Port", &mut form.port),
+            ("Prefix", &mut form.prefix),
+        ] {
+            ui.label(label);
+            let field = ui.add(egui::TextEdit::singleline(text).desired_width(140.0));
+            apply |= field.lost_focus();
+            ui.end_row();
+        }
+    });
+    if apply {
+        match form.port.trim().parse::<u16>() {
+            Ok(port) => {
+                form.error = None;
+                config.set(OscSettings {
+                    enabled,
+                    host: form.host.trim().to_string(),
+                    port,
+                    prefix: form.prefix.trim().to_string(),
+                });
+                form.loaded = Some(config.generation());
+            }
+            Err(_) => {
+                form.error = Some(format!(
+                    "OSC error: port `{}` is not a number in 1..=65535",
+                    form.port.trim()
+                ))
+            }
+        }
+    }
+    let status = form.error.clone().unwrap_or_else(|| config.status());
+    let colour = if status.starts_with("OSC error") {
+        Color32::from_rgb(255, 120, 80)
+    } else {
+        ui.visuals().text_color()
+    };
+    ui.add(egui::Label::new(egui::RichText::new(status).color(colour)).wrap());
 }
 
 /// The circumplex: valence left to right, arousal bottom to top, the trajectory fading with age.

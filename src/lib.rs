@@ -38,17 +38,33 @@ pub struct Moodscape {
     worker: Option<AnalysisWorker>,
     /// Decides when the mood goes out as MIDI CC.
     cc: CcScheduler,
+    /// Test hook of `ci` builds (debug assertions) only: armed at activation by the
+    /// `MOODSCAPE_ALLOC_CANARY` environment variable, it makes `process()` allocate, so the host
+    /// tests can prove that the bundle they load aborts on an allocation there. Always false in
+    /// release builds.
+    alloc_canary: bool,
 }
 
 impl Default for Moodscape {
     fn default() -> Self {
+        let params = Arc::new(MoodscapeParams::default());
+        // `moodscape standalone --osc HOST:PORT` turns OSC on from the command line.
+        if let Some(settings) = cli::standalone::osc_preset() {
+            params.osc.set(settings);
+        }
+        // The analysis thread's OSC sender reads the same settings the editor edits.
+        let controls = AnalysisControls {
+            osc: params.osc.clone(),
+            ..AnalysisControls::default()
+        };
         Self {
-            params: Arc::new(MoodscapeParams::default()),
+            params,
             live: Arc::new(LiveState::default()),
-            controls: Arc::new(AnalysisControls::default()),
+            controls: Arc::new(controls),
             capture: None,
             worker: None,
             cc: CcScheduler::new(48_000.0),
+            alloc_canary: false,
         }
     }
 }
@@ -73,6 +89,18 @@ impl Moodscape {
         controls
             .freeze
             .store(params.freeze.value(), Ordering::Relaxed);
+    }
+
+    /// Puts a mood loaded with the project on the readouts, or else remembers the current mood
+    /// for the next save. Atomics only: called from `process()` and `activate()`.
+    fn sync_saved_mood(&self) {
+        match self.params.saved_mood.take_restore() {
+            Some(va) => {
+                self.live.valence.store(va.valence, Ordering::Relaxed);
+                self.live.arousal.store(va.arousal, Ordering::Relaxed);
+            }
+            None => self.params.saved_mood.record(self.live.va()),
+        }
     }
 }
 
@@ -132,6 +160,8 @@ impl Plugin for Moodscape {
         }
         let (writer, reader) = capture_ring(channels, self.live.dropped_frames.clone());
         self.mirror_controls();
+        // Before the thread starts, so its smoother starts from a mood loaded with the project.
+        self.sync_saved_mood();
         let predictor = live::load_predictor(&self.live);
         match AnalysisWorker::spawn(
             reader,
@@ -150,6 +180,8 @@ impl Plugin for Moodscape {
                 .set_model_status(format!("analysis thread failed to start: {error}")),
         }
         self.cc = CcScheduler::new(sample_rate);
+        self.alloc_canary =
+            cfg!(debug_assertions) && std::env::var_os("MOODSCAPE_ALLOC_CANARY").is_some();
         true
     }
 
@@ -167,12 +199,17 @@ impl Plugin for Moodscape {
         _aux: &mut AuxiliaryBuffers,
         context: &mut impl ProcessContext<Self>,
     ) -> ProcessStatus {
+        if self.alloc_canary {
+            // Deliberately breaks the audio-thread rule; only the allocation test arms it.
+            std::hint::black_box(Vec::<u8>::with_capacity(64));
+        }
         // Pass-through is the host's copy of input to output (or in-place); nothing here writes the
         // buffer, which is what makes the output bit-exact.
         if let Some(capture) = self.capture.as_mut() {
             capture.write_block(buffer.as_slice_immutable());
         }
         self.mirror_controls();
+        self.sync_saved_mood();
 
         let params = &self.params;
         let channel = (params.cc_channel.value() - 1).clamp(0, 15) as u8;

@@ -1,9 +1,15 @@
 //! The plugin's parameters and persisted editor state.
 
+use atomic_float::AtomicF32;
 use crossbeam::atomic::AtomicCell;
+use nice_plug::params::persist::PersistentField;
 use nice_plug::plugin::ParamValue;
 use nice_plug::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+use crate::live::{OscConfig, OscSettings};
+use crate::va::Va;
 
 /// Default editor size in logical pixels.
 pub const DEFAULT_EDITOR_SIZE: (u32, u32) = (960, 600);
@@ -49,6 +55,90 @@ pub struct MoodscapeParams {
     /// How much the landscape drifts (a slow pan and zoom) between keyframes, 0 = still.
     #[id = "motion"]
     pub motion: FloatParam,
+
+    /// OSC output (on/off, host, port, address prefix), saved with the project and set in the
+    /// editor; not host parameters, since a host cannot automate a host name.
+    #[persist = "osc"]
+    pub osc: Arc<OscConfig>,
+
+    /// The mood when the project was saved, restored on load: a project saved with Freeze on
+    /// reopens on the same held mood, and the CCs and OSC carry it from the first block.
+    #[persist = "mood"]
+    pub saved_mood: Arc<SavedMood>,
+}
+
+/// The mood as the project stores it. The audio thread records the current mood into it (two
+/// relaxed atomic stores per block); a loaded state marks it for restoring.
+#[derive(Debug, Default)]
+pub struct SavedMood {
+    /// Valence on [-1, 1].
+    valence: AtomicF32,
+    /// Arousal on [-1, 1].
+    arousal: AtomicF32,
+    /// Set by a state load, cleared by whoever applies the loaded mood.
+    restore_pending: AtomicBool,
+}
+
+impl SavedMood {
+    /// Remembers `va` for the next save, unless a loaded mood still waits to be applied.
+    pub fn record(&self, va: Va) {
+        if !self.restore_pending.load(Ordering::Acquire) {
+            self.valence.store(va.valence, Ordering::Relaxed);
+            self.arousal.store(va.arousal, Ordering::Relaxed);
+        }
+    }
+
+    /// The mood a state load brought, once.
+    pub fn take_restore(&self) -> Option<Va> {
+        self.restore_pending
+            .swap(false, Ordering::AcqRel)
+            .then(|| self.current())
+    }
+
+    fn current(&self) -> Va {
+        Va {
+            valence: self.valence.load(Ordering::Relaxed),
+            arousal: self.arousal.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl<'a> PersistentField<'a, Va> for Arc<SavedMood> {
+    fn set(&self, new_value: Va) {
+        // A hand-edited or corrupt state must not put a NaN or an out-of-range mood on the CCs.
+        let sane = |value: f32| {
+            if value.is_finite() {
+                value.clamp(-1.0, 1.0)
+            } else {
+                0.0
+            }
+        };
+        self.valence
+            .store(sane(new_value.valence), Ordering::Relaxed);
+        self.arousal
+            .store(sane(new_value.arousal), Ordering::Relaxed);
+        self.restore_pending.store(true, Ordering::Release);
+    }
+
+    fn map<F, R>(&self, f: F) -> R
+    where
+        F: Fn(&Va) -> R,
+    {
+        f(&self.current())
+    }
+}
+
+impl<'a> PersistentField<'a, OscSettings> for Arc<OscConfig> {
+    fn set(&self, new_value: OscSettings) {
+        OscConfig::set(self, new_value);
+    }
+
+    fn map<F, R>(&self, f: F) -> R
+    where
+        F: Fn(&OscSettings) -> R,
+    {
+        f(&self.settings())
+    }
 }
 
 impl Default for MoodscapeParams {
@@ -96,6 +186,8 @@ impl Default for MoodscapeParams {
                 .with_unit(" %")
                 .with_value_to_string(formatters::v2s_f32_percentage(0))
                 .with_string_to_value(formatters::s2v_f32_percentage()),
+            osc: Arc::default(),
+            saved_mood: Arc::default(),
         }
     }
 }

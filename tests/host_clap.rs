@@ -40,8 +40,8 @@ use clack_host::prelude::*;
 
 use common::{
     assert_bit_exact, assert_no_thread_leak, fill_sentinel, param_hash, report_time, serial,
-    thread_count, CcLog, CcMessage, Program, Signal, BLOCK_SIZES, CLAP_ID, OUTPUT_PARAM_IDS,
-    PARAM_IDS, PLUGIN_NAME, SAMPLE_RATES, SECONDS_PER_CASE,
+    thread_count, CcLog, CcMessage, CcRoute, Program, Signal, BLOCK_SIZES, CLAP_ID,
+    OUTPUT_PARAM_IDS, PARAM_IDS, PLUGIN_NAME, SAMPLE_RATES, SECONDS_PER_CASE,
 };
 
 /// The test host. Stateless; its per-instance data lives in the handler types.
@@ -892,11 +892,175 @@ fn state_round_trips() {
     };
     let (processor, log) = run(&mut other, processor, sample_rate, &drive);
     other.deactivate(processor);
-    // The changed state moved the CC numbers and channel, so check only that CCs still flow.
-    assert!(
-        !log.messages.is_empty(),
-        "no CC messages after loading a state"
+    // The changed state moved both controllers to their maximum, 119, and the channel to 16;
+    // Freeze went on with the saved mood, neutral (this instance never processed).
+    let route = CcRoute {
+        channel: 15,
+        valence: 119,
+        arousal: 119,
+    };
+    log.assert_carries("after loading a changed state", route, 0.0, 0.0);
+}
+
+fn save_state(instance: &mut Instance) -> Vec<u8> {
+    let mut saved = Vec::new();
+    state_of(instance)
+        .save(&instance.plugin_handle(), &mut saved)
+        .expect("saving state");
+    saved
+}
+
+fn load_state(instance: &mut Instance, state: &serde_json::Value) {
+    let bytes = common::clap_state_bytes(state);
+    state_of(instance)
+        .load(&instance.plugin_handle(), &mut &bytes[..])
+        .expect("loading an edited state");
+}
+
+/// The CCs carry the mood the plugin holds: valence on the valence CC, arousal on the arousal
+/// CC, on the configured channel, mapped to 0..127 with neutral at 64 as the README says. The
+/// mood is held (Freeze on, loaded with the project), so nothing depends on the VA model.
+#[test]
+fn cc_carry_the_held_mood_on_the_configured_controllers() {
+    let _serial = serial();
+    assert_eq!(common::readme_cc_value(0.0), 64, "the README's neutral");
+    let entry = load_entry();
+    let sample_rate = 48_000.0;
+    let program = Program::new(sample_rate).then(Signal::Music, 1.5);
+    for (valence, arousal, route) in common::held_mood_cases() {
+        let mut instance = instantiate(&entry);
+        let saved = save_state(&mut instance);
+        load_state(
+            &mut instance,
+            &common::frozen_state(&saved, valence, arousal, route),
+        );
+        let processor = activate(&mut instance, sample_rate, 512);
+        let drive = Drive {
+            program: &program,
+            channels: 2,
+            blocks: &[512, 100],
+            params: &[],
+            pace_from: None,
+        };
+        let (processor, log) = run(&mut instance, processor, sample_rate, &drive);
+        instance.deactivate(processor);
+        log.assert_carries(
+            &format!("held V {valence:+} A {arousal:+} on {route:?}"),
+            route,
+            valence,
+            arousal,
+        );
+    }
+}
+
+/// The plugin in a real host sends the mood over OSC to a real UDP socket on 127.0.0.1: first a
+/// held mood (exact values), then, unfrozen on music, the live readouts.
+#[test]
+fn osc_reaches_a_udp_socket() {
+    let _serial = serial();
+    let receiver = common::OscReceiver::bind();
+    let entry = load_entry();
+    let mut instance = instantiate(&entry);
+    let saved = save_state(&mut instance);
+    let mut state = common::frozen_state(&saved, 0.6, -0.4, CcRoute::default());
+    common::set_state_field(
+        &mut state,
+        "osc",
+        serde_json::json!({
+            "enabled": true,
+            "host": "127.0.0.1",
+            "port": receiver.port(),
+            "prefix": "/clack",
+        }),
     );
+    load_state(&mut instance, &state);
+    let sample_rate = 48_000.0;
+
+    let held = Program::new(sample_rate).then(Signal::Music, 1.0);
+    let processor = activate(&mut instance, sample_rate, 256);
+    let drive = Drive {
+        program: &held,
+        channels: 2,
+        blocks: &[256],
+        params: &[],
+        pace_from: Some(0),
+    };
+    let (processor, log) = run(&mut instance, processor, sample_rate, &drive);
+    instance.deactivate(processor);
+    log.assert_carries("held mood with OSC on", CcRoute::default(), 0.6, -0.4);
+    let bundles = receiver.bundles(Duration::from_millis(300));
+    assert!(
+        !bundles.is_empty(),
+        "no OSC bundle arrived from the held run"
+    );
+    for bundle in &bundles {
+        let va = common::assert_osc_bundle(bundle, "/clack");
+        assert_eq!(va, Some((0.6, -0.4)), "held mood over OSC: {bundle:?}");
+    }
+
+    // Unfrozen on music: the analysis readouts join the mood.
+    let music = Program::new(sample_rate).then(Signal::Music, 4.0);
+    let mut params = fast_mood().to_vec();
+    params.push((param_hash("freeze"), 0.0));
+    let processor = activate(&mut instance, sample_rate, 256);
+    let drive = Drive {
+        program: &music,
+        channels: 2,
+        blocks: &[256],
+        params: &params,
+        pace_from: Some(0),
+    };
+    let (processor, _) = run(&mut instance, processor, sample_rate, &drive);
+    instance.deactivate(processor);
+    let bundles = receiver.bundles(Duration::from_millis(300));
+    eprintln!("{} live bundles; last: {:?}", bundles.len(), bundles.last());
+    for bundle in &bundles {
+        assert!(
+            common::assert_osc_bundle(bundle, "/clack").is_some(),
+            "the live mood is always sent: {bundle:?}"
+        );
+    }
+    assert!(
+        bundles.iter().any(|bundle| {
+            common::osc_arg(bundle, "/clack/silent") == Some(&rosc::OscType::Int(0))
+        }),
+        "no bundle with the analysis readouts of music (silent 0) in {} bundles",
+        bundles.len()
+    );
+}
+
+/// The host tests load the bundle they think they do: the one in this build's target directory,
+/// newer than the sources, and built with the allocation guard armed (a `ci` build). The
+/// canary makes `process()` allocate in a child process, which must abort.
+#[test]
+fn bundle_is_a_fresh_ci_build() {
+    if common::in_alloc_canary_child() {
+        let entry = load_entry();
+        let mut instance = instantiate(&entry);
+        let sample_rate = 48_000.0;
+        let processor = activate(&mut instance, sample_rate, 64);
+        let program = Program::new(sample_rate).then(Signal::Music, 0.01);
+        let drive = Drive {
+            program: &program,
+            channels: 2,
+            blocks: &[64],
+            params: &[],
+            pace_from: None,
+        };
+        let (processor, _) = run(&mut instance, processor, sample_rate, &drive);
+        instance.deactivate(processor);
+        eprintln!("the child processed audio with the allocation canary armed");
+        return;
+    }
+    let _serial = serial();
+    let canonical = |path: std::path::PathBuf| path.canonicalize().unwrap_or(path);
+    assert_eq!(
+        canonical(common::bundle_dir().parent().unwrap().to_path_buf()),
+        canonical(common::target_dir_of_this_executable()),
+        "bundle_dir() is not in the target directory this test was built into"
+    );
+    common::assert_bundle_fresh(&common::clap_bundle());
+    common::assert_alloc_canary_caught("bundle_is_a_fresh_ci_build");
 }
 
 fn state_of(instance: &Instance) -> PluginState {

@@ -19,8 +19,8 @@ use vst3_host::{AudioBuffers, Plugin, PluginEventData, SpeakerArrangement, Vst3H
 
 use common::{
     assert_bit_exact, assert_no_thread_leak, fill_sentinel, param_hash, report_time, serial,
-    thread_count, CcLog, CcMessage, Program, Signal, BLOCK_SIZES, OUTPUT_PARAM_IDS, PARAM_IDS,
-    PLUGIN_NAME, SAMPLE_RATES, SECONDS_PER_CASE,
+    thread_count, CcLog, CcMessage, CcRoute, Program, Signal, BLOCK_SIZES, OUTPUT_PARAM_IDS,
+    PARAM_IDS, PLUGIN_NAME, SAMPLE_RATES, SECONDS_PER_CASE,
 };
 
 /// Loads the plugin in-process, configured for `sample_rate` and blocks of at most `max_block`,
@@ -533,11 +533,85 @@ fn state_round_trips() {
     };
     let (mut other, log) = run(other, sample_rate, &drive);
     other.stop_processing().unwrap();
-    // The changed state moved the CC numbers and channel, so check only that CCs still flow.
-    assert!(
-        !log.messages.is_empty(),
-        "no CC messages after loading a state"
+    // The changed state moved both controllers to their maximum, 119, and the channel to 16;
+    // Freeze went on with the saved mood, neutral (this instance never processed).
+    let route = CcRoute {
+        channel: 15,
+        valence: 119,
+        arousal: 119,
+    };
+    log.assert_carries("after loading a changed state", route, 0.0, 0.0);
+}
+
+/// The CCs carry the mood the plugin holds: valence on the valence CC, arousal on the arousal
+/// CC, on the configured channel, mapped to 0..127 with neutral at 64 as the README says. The
+/// mood is held (Freeze on, loaded with the project), so nothing depends on the VA model.
+#[test]
+fn cc_carry_the_held_mood_on_the_configured_controllers() {
+    let _serial = serial();
+    assert_eq!(common::readme_cc_value(0.0), 64, "the README's neutral");
+    let sample_rate = 48_000.0;
+    let program = Program::new(sample_rate).then(Signal::Music, 1.5);
+    for (valence, arousal, route) in common::held_mood_cases() {
+        let mut plugin = load(sample_rate, 512);
+        let saved = plugin.save_state().expect("saving state");
+        plugin
+            .load_state(&common::vst3_state_bytes(&common::frozen_state(
+                &saved, valence, arousal, route,
+            )))
+            .expect("loading an edited state");
+        activate(&mut plugin, sample_rate, 512);
+        let drive = Drive {
+            program: &program,
+            channels: 2,
+            blocks: &[512, 100],
+            pace_from: None,
+        };
+        let (mut plugin, log) = run(plugin, sample_rate, &drive);
+        plugin.stop_processing().unwrap();
+        log.assert_carries(
+            &format!("held V {valence:+} A {arousal:+} on {route:?}"),
+            route,
+            valence,
+            arousal,
+        );
+    }
+}
+
+/// The host tests load the bundle they think they do: the one in this build's target directory,
+/// newer than the sources, and built with the allocation guard armed (a `ci` build). The
+/// canary makes `process()` allocate in a child process, which must abort.
+#[test]
+fn bundle_is_a_fresh_ci_build() {
+    if common::in_alloc_canary_child() {
+        let sample_rate = 48_000.0;
+        let mut plugin = load(sample_rate, 64);
+        activate(&mut plugin, sample_rate, 64);
+        let program = Program::new(sample_rate).then(Signal::Music, 0.01);
+        let drive = Drive {
+            program: &program,
+            channels: 2,
+            blocks: &[64],
+            pace_from: None,
+        };
+        let (mut plugin, _) = run(plugin, sample_rate, &drive);
+        plugin.stop_processing().unwrap();
+        eprintln!("the child processed audio with the allocation canary armed");
+        return;
+    }
+    let _serial = serial();
+    let canonical = |path: std::path::PathBuf| path.canonicalize().unwrap_or(path);
+    assert_eq!(
+        canonical(common::bundle_dir().parent().unwrap().to_path_buf()),
+        canonical(common::target_dir_of_this_executable()),
+        "bundle_dir() is not in the target directory this test was built into"
     );
+    let binary = common::vst3_bundle()
+        .join("Contents")
+        .join("x86_64-linux")
+        .join("Moodscape.so");
+    common::assert_bundle_fresh(&binary);
+    common::assert_alloc_canary_caught("bundle_is_a_fresh_ci_build");
 }
 
 /// A saved state with out-of-range values (as a damaged or hand-edited project could hold) is

@@ -59,6 +59,54 @@ pub struct Args {
     /// Seconds between updates.
     #[arg(long, default_value_t = 0.5)]
     pub hop: f32,
+    /// Also stream every update over OSC to HOST:PORT (e.g. 127.0.0.1:9000), the messages the
+    /// plugin sends, at the pace of the file (see --osc-fast).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub osc: Option<String>,
+    /// OSC address prefix, with --osc.
+    #[arg(long, default_value = crate::live::osc::DEFAULT_PREFIX)]
+    pub osc_prefix: String,
+    /// With --osc: send as fast as the analysis runs instead of at the pace of the file.
+    #[arg(long)]
+    pub osc_fast: bool,
+}
+
+/// `--osc`: streams each update as the plugin's OSC bundle, paced like playback unless asked not.
+struct OscStream {
+    /// The plugin's sender, with fixed settings.
+    sender: crate::live::OscSender,
+    /// When the file "started playing", to pace updates to their time stamps.
+    started: std::time::Instant,
+    /// Send without waiting for the file's time.
+    fast: bool,
+    /// Whether a send error was already reported, so a dead receiver warns once.
+    warned: bool,
+}
+
+impl OscStream {
+    fn open(target: &str, prefix: &str, fast: bool) -> anyhow::Result<Self> {
+        let settings =
+            crate::live::OscSettings::for_target(target, prefix).map_err(anyhow::Error::msg)?;
+        let sender = crate::live::OscSender::for_settings(settings).map_err(anyhow::Error::msg)?;
+        Ok(Self {
+            sender,
+            started: std::time::Instant::now(),
+            fast,
+            warned: false,
+        })
+    }
+
+    fn send(&mut self, summary: &FeatureSummary, va: Option<crate::va::Va>, silent: bool) {
+        if !self.fast {
+            let due = self.started + std::time::Duration::from_secs_f64(summary.t.max(0.0));
+            std::thread::sleep(due.saturating_duration_since(std::time::Instant::now()));
+        }
+        let frame = crate::live::OscFrame::from_summary(summary, va, silent);
+        if !self.sender.send(&frame) && !self.warned {
+            self.warned = true;
+            eprintln!("moodscape: warning: {}", self.sender.config().status());
+        }
+    }
 }
 
 /// The whole feature vector, serialised as `name: value` pairs in [`feature_names`] order.
@@ -352,6 +400,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     // A missing or broken model or network costs the VA columns (left empty), never the
     // analysis.
+    let mut osc = args
+        .osc
+        .as_deref()
+        .map(|target| OscStream::open(target, &args.osc_prefix, args.osc_fast))
+        .transpose()?;
     let va_model = crate::va::VaModel::embedded()
         .inspect_err(|e| eprintln!("moodscape: warning: {e}; valence/arousal left empty"))
         .ok();
@@ -377,6 +430,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             .filter(|_| ready)
             .map(|model| model.predict_values(frame.row));
         va.inspect(|va| clip.add(*va));
+        if let Some(osc) = osc.as_mut() {
+            osc.send(frame.summary, va, frame.state == MoodState::Silent);
+        }
         if write_error.is_none() {
             let mut va_columns = crate::va::VaColumns::from(va);
             va_columns.mood_state = frame.state.name();

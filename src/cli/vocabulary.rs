@@ -7,12 +7,7 @@ use serde::Serialize;
 use crate::va::Va;
 
 /// Quadrant codes and names, Q1..Q4, as the README and `analyze --help` give them.
-pub const QUADRANTS: [(&str, &str); 4] = [
-    ("Q1", "pleasant-excited"),
-    ("Q2", "unpleasant-excited"),
-    ("Q3", "unpleasant-calm"),
-    ("Q4", "pleasant-calm"),
-];
+pub use crate::va::summary::QUADRANTS;
 
 /// The quadrant legend for help texts: "Q1 pleasant-excited (+V +A), …".
 pub const QUADRANT_LEGEND: &str = "Q1 pleasant-excited (+V +A), Q2 unpleasant-excited (-V +A), \

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::{CaptureReader, LevelMeter, LiveState};
+use super::{CaptureReader, LevelMeter, LiveState, OscConfig, OscSender};
 use crate::analysis::AnalyzerConfig;
 use crate::pretrained::musicnn::Musicnn;
 use crate::va::mood::MOOD_WINDOW_SECONDS;
@@ -50,6 +50,8 @@ pub struct AnalysisControls {
     pub window_seconds: AtomicF32,
     /// Holds the current mood and skips analysis while set.
     pub freeze: AtomicBool,
+    /// Where the mood goes over OSC (off by default); the pipeline's sender reads it.
+    pub osc: Arc<OscConfig>,
 }
 
 impl Default for AnalysisControls {
@@ -58,6 +60,7 @@ impl Default for AnalysisControls {
             smoothing_ms: AtomicF32::new(DEFAULT_SMOOTHING_MS),
             window_seconds: AtomicF32::new(MOOD_WINDOW_SECONDS),
             freeze: AtomicBool::new(false),
+            osc: Arc::default(),
         }
     }
 }
@@ -143,6 +146,8 @@ pub struct LivePipeline {
     smoothed: Va,
     /// Whether the previous step was frozen, to restart the window cleanly afterwards.
     was_frozen: bool,
+    /// Sends the published state over OSC when the user turned it on; idle otherwise.
+    osc: OscSender,
 }
 
 impl LivePipeline {
@@ -164,6 +169,7 @@ impl LivePipeline {
             network,
             chunk: vec![0.0; CHUNK_FRAMES * channels],
             meter: LevelMeter::new(sample_rate),
+            osc: OscSender::new(controls.osc.clone()),
             target: live.va(),
             smoothed: live.va(),
             reader,
@@ -178,6 +184,8 @@ impl LivePipeline {
 
     /// Processes one chunk; returns false when the ring was empty.
     pub fn step(&mut self) -> bool {
+        // First, so the OSC refresh also runs while frozen or while no audio arrives.
+        self.osc.poll(&self.live);
         let read = self.reader.read(&mut self.chunk);
         if read == 0 {
             return false;

@@ -16,6 +16,7 @@ mod level_meter;
 mod midi_cc;
 mod model;
 mod morph;
+pub mod osc;
 mod state;
 
 pub use analysis_worker::{
@@ -29,6 +30,7 @@ pub use level_meter::LevelMeter;
 pub use midi_cc::{va_to_cc, CcEvent, CcScheduler, CcTarget};
 pub use model::load_predictor;
 pub use morph::{drift_view, render_view, Morph, View};
+pub use osc::{OscConfig, OscFrame, OscSender, OscSettings};
 pub use state::LiveState;
 
 /// The highest sample rate the plugin promises to handle; the ring is sized for it.

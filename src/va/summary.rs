@@ -4,20 +4,27 @@ use serde::Serialize;
 
 use super::Va;
 
-/// Quadrant names as the 4Q dataset writes them.
-pub const QUADRANT_NAMES: [&str; 4] = ["Q1", "Q2", "Q3", "Q4"];
-/// What each quadrant means, in [`QUADRANT_NAMES`] order.
-pub const QUADRANT_MEANINGS: [&str; 4] = [
-    "pleasant-excited",
-    "unpleasant-excited",
-    "unpleasant-calm",
-    "pleasant-calm",
+/// The one public vocabulary of quadrants: code (as the 4Q dataset writes it) and meaning,
+/// Q1..Q4. The CLI, the editor and OSC all read it from here.
+pub const QUADRANTS: [(&str, &str); 4] = [
+    ("Q1", "pleasant-excited"),
+    ("Q2", "unpleasant-excited"),
+    ("Q3", "unpleasant-calm"),
+    ("Q4", "pleasant-calm"),
 ];
 
-/// A quadrant with its meaning, e.g. "Q2 unpleasant-excited" (for the editor).
-pub fn quadrant_label(va: Va) -> String {
-    let index = va.quadrant() as usize - 1;
-    format!("{} {}", QUADRANT_NAMES[index], QUADRANT_MEANINGS[index])
+/// Code and meaning in one label, in [`QUADRANTS`] order (the editor's line and OSC's
+/// `/quadrant`; a test keeps the two tables in step).
+pub const QUADRANT_LABELS: [&str; 4] = [
+    "Q1 pleasant-excited",
+    "Q2 unpleasant-excited",
+    "Q3 unpleasant-calm",
+    "Q4 pleasant-calm",
+];
+
+/// A quadrant with its meaning, e.g. "Q2 unpleasant-excited".
+pub fn quadrant_label(va: Va) -> &'static str {
+    QUADRANT_LABELS[usize::from(va.quadrant()) - 1]
 }
 
 /// The VA columns added to each analysis record (`None` when no usable model is built in).
@@ -39,7 +46,7 @@ impl From<Option<Va>> for VaColumns {
         Self {
             valence: va.map(|va| va.valence),
             arousal: va.map(|va| va.arousal),
-            quadrant: va.map(|va| QUADRANT_NAMES[va.quadrant() as usize - 1]),
+            quadrant: va.map(|va| QUADRANTS[va.quadrant() as usize - 1].0),
             mood_state: "music",
         }
     }
@@ -109,7 +116,7 @@ impl ClipAccumulator {
             windows: self.windows,
             valence,
             arousal,
-            quadrant: QUADRANT_NAMES[mean.quadrant() as usize - 1],
+            quadrant: QUADRANTS[mean.quadrant() as usize - 1].0,
             valence_std,
             arousal_std,
             quadrant_shares: self.quadrants.map(|count| (count as f64 / n) as f32),
@@ -120,6 +127,20 @@ impl ClipAccumulator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quadrant_labels_are_code_and_meaning() {
+        for ((code, meaning), label) in QUADRANTS.iter().zip(QUADRANT_LABELS) {
+            assert_eq!(format!("{code} {meaning}"), label);
+        }
+        assert_eq!(
+            quadrant_label(Va {
+                valence: -0.5,
+                arousal: 0.5
+            }),
+            "Q2 unpleasant-excited"
+        );
+    }
 
     #[test]
     fn summary_is_the_mean_and_its_quadrant() {

@@ -5,7 +5,7 @@
 //! Each test binary uses a different subset of this module.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 /// Display name both formats must report.
@@ -39,11 +39,112 @@ pub const OUTPUT_PARAM_IDS: [&str; 2] = ["valence", "arousal"];
 /// untouched cannot pass for a copy of the input (no test signal contains this NaN payload).
 pub const SENTINEL_BITS: u32 = 0x7fb0_0b1e;
 
-/// `target/bundled` of this checkout.
+/// `bundled/` in the target directory this test was built into. Cargo sets
+/// `CARGO_TARGET_TMPDIR` to `<target-dir>/tmp`, honouring `CARGO_TARGET_DIR` and
+/// `build.target-dir` exactly as `cargo xtask bundle` does, so tests built into another target
+/// directory load the bundles built there, not a stale `./target/bundled`.
 pub fn bundle_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR is <target-dir>/tmp")
         .join("bundled")
+}
+
+/// The target directory the running test executable sits in, found from its own path
+/// (`<target-dir>/<profile>/deps/<test>-<hash>`): an independent check on [`bundle_dir`].
+pub fn target_dir_of_this_executable() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    exe.ancestors()
+        .nth(3)
+        .expect("<target-dir>/<profile>/deps/<test>")
+        .to_path_buf()
+}
+
+/// Fails unless `binary` (the plugin library inside a bundle) is newer than every source it is
+/// built from: a stale bundle would make every host test check yesterday's plugin.
+pub fn assert_bundle_fresh(binary: &Path) {
+    let built = std::fs::metadata(binary)
+        .and_then(|meta| meta.modified())
+        .unwrap_or_else(|error| panic!("{}: {error}", binary.display()));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut sources = vec![
+        root.join("Cargo.toml"),
+        root.join("Cargo.lock"),
+        root.join("build.rs"),
+    ];
+    collect_files(&root.join("src"), &mut sources);
+    collect_files(&root.join("models"), &mut sources);
+    let newest = sources
+        .iter()
+        .filter_map(|path| Some((path, std::fs::metadata(path).ok()?.modified().ok()?)))
+        .max_by_key(|(_, modified)| *modified)
+        .expect("the sources exist");
+    assert!(
+        newest.1 <= built,
+        "{} is older than {}: rebuild it with `cargo xtask bundle moodscape --profile ci` \
+         (or run `cargo xtask test`, which bundles first)",
+        binary.display(),
+        newest.0.display()
+    );
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// Environment variable that makes a `ci` build of the plugin allocate inside `process()` (see
+/// `Moodscape::alloc_canary`); the allocation guard must then abort the process.
+pub const ALLOC_CANARY_ENV: &str = "MOODSCAPE_ALLOC_CANARY";
+
+/// Whether this process is the child [`assert_alloc_canary_caught`] started: it must then load
+/// the plugin and process a block, and should die there.
+pub fn in_alloc_canary_child() -> bool {
+    std::env::var_os(ALLOC_CANARY_ENV).is_some()
+}
+
+/// Runs the test `test_name` of this executable again in a child process with the plugin's
+/// allocation canary armed, and fails unless the child dies of the allocation guard: that proves
+/// the bundle is a build whose guard is live (a `ci` build), so "process() never allocates" is
+/// really checked by every other test. A release bundle has neither guard nor canary; its child
+/// processes happily and this fails.
+pub fn assert_alloc_canary_caught(test_name: &str) {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test_name, "--nocapture", "--test-threads=1"])
+        .env(ALLOC_CANARY_ENV, "1")
+        .output()
+        .expect("re-running the test executable");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // The guard ends in `handle_alloc_error`: std prints "memory allocation of N bytes failed"
+    // and aborts. Any other failure (a panic, a missing bundle) is not the canary.
+    let aborted = {
+        use std::os::unix::process::ExitStatusExt;
+        output.status.signal() == Some(6)
+    };
+    let guard_message = stderr
+        .lines()
+        .find(|line| line.to_ascii_lowercase().contains("memory allocation of"));
+    assert!(
+        aborted && guard_message.is_some(),
+        "the plugin allocated inside process() and nothing noticed ({}): the bundle in {} is not \
+         a `ci` build (debug assertions arm nice-plug's allocation guard). Rebuild it with \
+         `cargo xtask bundle moodscape --profile ci`.\nchild stderr:\n{stderr}",
+        output.status,
+        bundle_dir().display()
+    );
+    eprintln!(
+        "allocation canary caught: {}",
+        guard_message.unwrap_or_default()
+    );
 }
 
 fn require(path: PathBuf) -> PathBuf {
@@ -306,6 +407,36 @@ pub fn assert_bit_exact(input: &[f32], output: &[f32], context: impl FnOnce() ->
     }
 }
 
+/// Where the plugin is configured to send the mood: zero-based channel and the two controllers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CcRoute {
+    /// Zero-based MIDI channel (the parameter counts 1-16).
+    pub channel: u8,
+    /// Controller carrying valence.
+    pub valence: u8,
+    /// Controller carrying arousal.
+    pub arousal: u8,
+}
+
+impl Default for CcRoute {
+    /// The defaults the README gives: CC 20 and 21 on channel 1.
+    fn default() -> Self {
+        Self {
+            channel: CC_CHANNEL,
+            valence: CC_VALENCE,
+            arousal: CC_AROUSAL,
+        }
+    }
+}
+
+/// The README's mapping: "[-1, 1] mapped to 0..127 with neutral at 64", i.e. the straight line
+/// through (-1, 0) and (1, 127), rounded; 0 lands on 63.5, which rounds up to the promised 64.
+pub fn readme_cc_value(mood: f32) -> u8 {
+    let value = ((mood as f64 + 1.0) / 2.0 * 127.0).round();
+    assert!((0.0..=127.0).contains(&value), "{mood} is outside [-1, 1]");
+    value as u8
+}
+
 /// One MIDI control change the plugin emitted, as either host saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CcMessage {
@@ -352,6 +483,11 @@ impl CcLog {
     /// activation, a refresh at least once per second and no more than ~20 messages per second
     /// per controller.
     pub fn assert_valid(&self, label: &str) {
+        self.assert_valid_on(label, CcRoute::default());
+    }
+
+    /// [`Self::assert_valid`] for CCs configured to `route`.
+    pub fn assert_valid_on(&self, label: &str, route: CcRoute) {
         assert!(
             self.unexpected.is_empty(),
             "{label}: plugin emitted events other than MIDI CC: {:?}",
@@ -359,12 +495,12 @@ impl CcLog {
         );
         for message in &self.messages {
             assert!(
-                message.controller == CC_VALENCE || message.controller == CC_AROUSAL,
-                "{label}: unexpected controller in {message:?}"
+                message.controller == route.valence || message.controller == route.arousal,
+                "{label}: unexpected controller in {message:?}, expected {route:?}"
             );
             assert_eq!(
-                message.channel, CC_CHANNEL,
-                "{label}: CC on the wrong channel: {message:?}"
+                message.channel, route.channel,
+                "{label}: CC on the wrong channel: {message:?}, expected {route:?}"
             );
             assert!(
                 message.value <= 127,
@@ -377,7 +513,7 @@ impl CcLog {
         // Events are timed at block starts, so a refresh can come up to one block late.
         let max_gap = self.sample_rate * 1.0 + self.max_block as f64 + 1.0;
         let one_second = self.sample_rate.round() as u64;
-        for controller in [CC_VALENCE, CC_AROUSAL] {
+        for controller in [route.valence, route.arousal] {
             let stream = self.of(controller);
             let first = stream.first().unwrap_or_else(|| {
                 panic!(
@@ -424,6 +560,41 @@ impl CcLog {
                     "{label}: CC {controller} sent {in_window} times within one second \
                      (ending at frame {}), more than the ~20 Hz limit",
                     message.frame
+                );
+            }
+        }
+    }
+
+    /// Panics unless the stream carries exactly the held mood `(valence, arousal)`: the valence
+    /// value on `route.valence`, the arousal value on `route.arousal`, on `route.channel`, mapped
+    /// as the README says, in every message from the first block on. Catches swapped axes,
+    /// ignored CC parameters and a wrong mapping.
+    pub fn assert_carries(&self, label: &str, route: CcRoute, valence: f32, arousal: f32) {
+        self.assert_valid_on(label, route);
+        let expected = [
+            (route.valence, readme_cc_value(valence), "valence", valence),
+            (route.arousal, readme_cc_value(arousal), "arousal", arousal),
+        ];
+        for (controller, value, axis, mood) in expected {
+            let stream = self.of(controller);
+            assert!(!stream.is_empty(), "{label}: nothing on CC {controller}");
+            if route.valence == route.arousal {
+                // Both axes share one controller: each message must be one of the two values.
+                let both = [readme_cc_value(valence), readme_cc_value(arousal)];
+                for message in &stream {
+                    assert!(
+                        both.contains(&message.value),
+                        "{label}: CC {controller} carried {} but the held mood maps to {both:?}",
+                        message.value
+                    );
+                }
+                continue;
+            }
+            for message in &stream {
+                assert_eq!(
+                    message.value, value,
+                    "{label}: CC {controller} should carry {axis} {mood:+} as {value} (README \
+                     mapping), got {message:?}"
                 );
             }
         }
@@ -503,4 +674,234 @@ pub fn assert_no_thread_leak(
         after <= before + 1,
         "{host}: threads leak across activate/deactivate: {before} before, {after} after 100 cycles"
     );
+}
+
+/// The plugin's saved state as JSON (nice-plug's format: `params` by string id, `fields` as JSON
+/// strings). Accepts a raw CLAP state or vst3-host's snapshot, whose component part is that JSON.
+pub fn state_json(saved: &[u8]) -> serde_json::Value {
+    let start = saved
+        .iter()
+        .position(|&byte| byte == b'{')
+        .expect("the state holds a JSON object");
+    serde_json::Deserializer::from_slice(&saved[start..])
+        .into_iter::<serde_json::Value>()
+        .next()
+        .expect("a JSON state")
+        .expect("the state parses as JSON")
+}
+
+/// The edited state as the VST3 component reads it: the JSON alone (vst3-host passes bytes without
+/// its snapshot header to the component as they are).
+pub fn vst3_state_bytes(state: &serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(state).unwrap()
+}
+
+/// The edited state as nice-plug's CLAP wrapper reads it: a little-endian u64 length, then the
+/// JSON.
+pub fn clap_state_bytes(state: &serde_json::Value) -> Vec<u8> {
+    let json = serde_json::to_vec(state).unwrap();
+    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(json);
+    bytes
+}
+
+/// Sets a plain parameter value in a state, as nice-plug stores it (`{"i32": 5}`, ...).
+pub fn set_state_param(state: &mut serde_json::Value, id: &str, value: serde_json::Value) {
+    let params = state["params"]
+        .as_object_mut()
+        .expect("the state has a params map");
+    assert!(params.contains_key(id), "the state has no parameter `{id}`");
+    params.insert(id.into(), value);
+}
+
+/// Sets a persisted field (stored as a JSON string inside the state).
+pub fn set_state_field(state: &mut serde_json::Value, key: &str, value: serde_json::Value) {
+    let fields = state["fields"]
+        .as_object_mut()
+        .expect("the state has a fields map");
+    assert!(
+        fields.contains_key(key),
+        "the state has no persisted field `{key}`"
+    );
+    fields.insert(key.into(), serde_json::Value::String(value.to_string()));
+}
+
+/// A project saved with Freeze on, holding `(valence, arousal)`, with the CCs on `route`.
+pub fn frozen_state(saved: &[u8], valence: f32, arousal: f32, route: CcRoute) -> serde_json::Value {
+    let mut state = state_json(saved);
+    set_state_param(&mut state, "freeze", serde_json::json!({ "bool": true }));
+    set_state_param(
+        &mut state,
+        "cc_valence",
+        serde_json::json!({ "i32": route.valence }),
+    );
+    set_state_param(
+        &mut state,
+        "cc_arousal",
+        serde_json::json!({ "i32": route.arousal }),
+    );
+    set_state_param(
+        &mut state,
+        "cc_channel",
+        serde_json::json!({ "i32": route.channel + 1 }),
+    );
+    set_state_field(
+        &mut state,
+        "mood",
+        serde_json::json!({ "valence": valence, "arousal": arousal }),
+    );
+    state
+}
+
+/// The held moods the CC checks use, with the routes they are sent on. Valence and arousal differ
+/// in each (a swap shows), the CCs and channel move off their defaults in one (ignored
+/// parameters show), and together they pin -1, 0 and +1 to 0, 64 and 127.
+pub fn held_mood_cases() -> [(f32, f32, CcRoute); 3] {
+    [
+        (
+            0.6,
+            -0.4,
+            CcRoute {
+                channel: 4,
+                valence: 33,
+                arousal: 77,
+            },
+        ),
+        (0.0, 0.0, CcRoute::default()),
+        (
+            -1.0,
+            1.0,
+            CcRoute {
+                channel: 15,
+                valence: 0,
+                arousal: 119,
+            },
+        ),
+    ]
+}
+
+/// Receives OSC on 127.0.0.1 (only loopback in tests) and decodes what arrives.
+pub struct OscReceiver {
+    /// Bound to an ephemeral loopback port.
+    pub socket: std::net::UdpSocket,
+}
+
+/// One decoded OSC message: address and arguments.
+pub type OscMessage = (String, Vec<rosc::OscType>);
+
+impl OscReceiver {
+    pub fn bind() -> Self {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").expect("binding a loopback port");
+        Self { socket }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.socket.local_addr().unwrap().port()
+    }
+
+    /// Every bundle that arrives until nothing has come for `quiet`, each as its messages.
+    pub fn bundles(&self, quiet: std::time::Duration) -> Vec<Vec<OscMessage>> {
+        self.socket.set_read_timeout(Some(quiet)).unwrap();
+        let mut buffer = [0u8; 65_536];
+        let mut bundles = Vec::new();
+        while let Ok(size) = self.socket.recv(&mut buffer) {
+            let (_, packet) = rosc::decoder::decode_udp(&buffer[..size])
+                .unwrap_or_else(|error| panic!("undecodable OSC packet: {error:?}"));
+            let mut messages = Vec::new();
+            flatten(packet, &mut messages);
+            bundles.push(messages);
+        }
+        bundles
+    }
+}
+
+fn flatten(packet: rosc::OscPacket, out: &mut Vec<OscMessage>) {
+    match packet {
+        rosc::OscPacket::Message(message) => out.push((message.addr, message.args)),
+        rosc::OscPacket::Bundle(bundle) => {
+            for packet in bundle.content {
+                flatten(packet, out);
+            }
+        }
+    }
+}
+
+/// The single argument of `address` in `bundle`, if the bundle has that message.
+pub fn osc_arg<'a>(bundle: &'a [OscMessage], address: &str) -> Option<&'a rosc::OscType> {
+    bundle
+        .iter()
+        .find(|(addr, _)| addr == address)
+        .map(|(addr, args)| {
+            assert_eq!(args.len(), 1, "{addr} should carry one argument: {args:?}");
+            &args[0]
+        })
+}
+
+/// The quadrant names the README and the issue give, by the signs of valence and arousal.
+pub fn quadrant_name(valence: f32, arousal: f32) -> &'static str {
+    match (valence >= 0.0, arousal >= 0.0) {
+        (true, true) => "Q1 pleasant-excited",
+        (false, true) => "Q2 unpleasant-excited",
+        (false, false) => "Q3 unpleasant-calm",
+        (true, false) => "Q4 pleasant-calm",
+    }
+}
+
+/// Checks one bundle's shape under `prefix`: every address is known, the types are right, the
+/// values are in range and the quadrant agrees with valence and arousal. Returns (valence,
+/// arousal) if it carried them.
+pub fn assert_osc_bundle(bundle: &[OscMessage], prefix: &str) -> Option<(f32, f32)> {
+    use rosc::OscType;
+    let known = [
+        "valence", "arousal", "quadrant", "tempo", "key", "mode", "loudness", "silent",
+    ];
+    for (address, _) in bundle {
+        let name = address
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .unwrap_or_else(|| panic!("{address} is not under {prefix}/"));
+        assert!(known.contains(&name), "unknown OSC address {address}");
+    }
+    let at = |name: &str| osc_arg(bundle, &format!("{prefix}/{name}"));
+    if let Some(tempo) = at("tempo") {
+        let OscType::Float(tempo) = tempo else {
+            panic!("tempo is not a float: {tempo:?}")
+        };
+        assert!(tempo.is_finite() && *tempo >= 0.0, "tempo {tempo}");
+        let Some(OscType::String(key)) = at("key") else {
+            panic!("tempo without a string key: {bundle:?}")
+        };
+        let names = [
+            "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
+        ];
+        assert!(names.contains(&key.as_str()), "key {key}");
+        let Some(OscType::String(mode)) = at("mode") else {
+            panic!("no string mode: {bundle:?}")
+        };
+        assert!(mode == "major" || mode == "minor", "mode {mode}");
+        let Some(OscType::Float(loudness)) = at("loudness") else {
+            panic!("no float loudness: {bundle:?}")
+        };
+        assert!(loudness.is_finite(), "loudness {loudness}");
+        let Some(OscType::Int(silent)) = at("silent") else {
+            panic!("no int silent: {bundle:?}")
+        };
+        assert!(*silent == 0 || *silent == 1, "silent {silent}");
+    }
+    let valence = at("valence")?;
+    let (OscType::Float(valence), Some(OscType::Float(arousal))) = (valence, at("arousal")) else {
+        panic!("valence/arousal are not floats: {bundle:?}")
+    };
+    for value in [valence, arousal] {
+        assert!((-1.0..=1.0).contains(value), "VA {value} outside [-1, 1]");
+    }
+    let Some(OscType::String(quadrant)) = at("quadrant") else {
+        panic!("VA without a string quadrant: {bundle:?}")
+    };
+    assert_eq!(
+        quadrant,
+        quadrant_name(*valence, *arousal),
+        "quadrant vs VA ({valence}, {arousal})"
+    );
+    Some((*valence, *arousal))
 }
