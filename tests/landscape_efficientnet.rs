@@ -43,7 +43,10 @@ fn weights_path() -> std::path::PathBuf {
 }
 
 fn max_abs_difference(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 #[test]
@@ -110,8 +113,14 @@ fn broken_weight_files_are_refused() {
     poisoned[end - 4..].copy_from_slice(&f32::NAN.to_le_bytes());
     assert!(EfficientNetLite0::from_bytes(&poisoned).is_err());
     // A missing file names the path and the committed location.
-    let error = EfficientNetLite0::from_file(std::path::Path::new("/nonexistent/effnet.safetensors"))
-        .err()
-        .unwrap();
-    assert!(error.to_string().contains("models/efficientnet-lite0.safetensors"), "{error}");
+    let error =
+        EfficientNetLite0::from_file(std::path::Path::new("/nonexistent/effnet.safetensors"))
+            .err()
+            .unwrap();
+    assert!(
+        error
+            .to_string()
+            .contains("models/efficientnet-lite0.safetensors"),
+        "{error}"
+    );
 }

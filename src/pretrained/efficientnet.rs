@@ -298,9 +298,7 @@ impl EfficientNetLite0 {
             .collect();
         let tensors = load_checked(NETWORK, bytes, &expected_refs)?;
         let build = || -> candle_core::Result<(Pointwise, Vec<Block>, Pointwise, Pointwise)> {
-            let get = |name: &str| {
-                tensors[name].to_dtype(candle_core::DType::F32)
-            };
+            let get = |name: &str| tensors[name].to_dtype(candle_core::DType::F32);
             let stem_weight = get("stem.weight")?
                 .permute((2, 3, 1, 0))? // (dy, dx, c_in, c_out)
                 .contiguous()?
@@ -426,7 +424,10 @@ impl EfficientNetLite0 {
         if embedding.len() != EMBEDDING_DIM {
             return Err(PretrainedError::new(
                 NETWORK,
-                format!("embedding has {} values, expected {EMBEDDING_DIM}", embedding.len()),
+                format!(
+                    "embedding has {} values, expected {EMBEDDING_DIM}",
+                    embedding.len()
+                ),
             ));
         }
         self.pool
