@@ -506,12 +506,12 @@ fn far_moods_differ_more_than_near_moods() {
         for &(v, a) in &centres {
             for (dv, da) in [(1.0, 0.0), (0.0, 1.0)] {
                 let at = |step: f32| Va {
-                    valence: (v - dv * step / 2.0) as f32,
-                    arousal: (a - da * step / 2.0) as f32,
+                    valence: v - dv * step / 2.0,
+                    arousal: a - da * step / 2.0,
                 };
                 let to = |step: f32| Va {
-                    valence: (v + dv * step / 2.0) as f32,
-                    arousal: (a + da * step / 2.0) as f32,
+                    valence: v + dv * step / 2.0,
+                    arousal: a + da * step / 2.0,
                 };
                 let images = generator
                     .generate_batch(

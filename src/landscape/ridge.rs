@@ -305,13 +305,16 @@ pub fn fit(data: &RidgeData, index: &[usize], seed: u64) -> Result<RidgeModel, L
     })
 }
 
+/// Out-of-fold (valence, arousal) predictions, one per row, and the penalties chosen per fold.
+pub type CrossValidated = (Vec<[f32; 2]>, Vec<[f64; 2]>);
+
 /// Out-of-fold predictions of one `folds`-fold cross-validation (every row its own group), each
 /// with the intercept of its own data set, plus the penalties chosen per fold.
 pub fn cross_validated_predictions(
     data: &RidgeData,
     folds: usize,
     seed: u64,
-) -> Result<(Vec<[f32; 2]>, Vec<[f64; 2]>), LandscapeError> {
+) -> Result<CrossValidated, LandscapeError> {
     let n = data.rows.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
