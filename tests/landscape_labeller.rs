@@ -1,11 +1,10 @@
-//! The committed image VA labeller: loads, labels real decoded image files, orders obvious moods,
-//! and refuses corrupt model files.
+//! The committed image VA labeller (ridge on EfficientNet-Lite0 embeddings): loads, labels real
+//! decoded image files, orders obvious moods, and refuses corrupt model files; plus the colour
+//! features the realism metric still uses.
 
 use image::{Rgb, RgbImage};
-use moodscape::landscape::features::{
-    image_features, square_thumbnail, FEATURE_COUNT, FEATURE_NAMES,
-};
-use moodscape::landscape::labeller::{fit_score, ImageVaLabeller};
+use moodscape::landscape::features::{image_features, FEATURE_COUNT, FEATURE_NAMES};
+use moodscape::landscape::labeller::{fit_score, ImageVaLabeller, LabellerHead};
 use moodscape::landscape::LandscapeError;
 
 /// A sunny scene: blue sky over green, sunlit grass.
@@ -37,12 +36,14 @@ fn through_jpeg(image: &RgbImage, name: &str) -> RgbImage {
     image.save(&path).unwrap();
     let decoded = image::open(&path).unwrap();
     std::fs::remove_file(&path).ok();
-    square_thumbnail(&decoded, 64)
+    decoded.to_rgb8()
 }
 
 #[test]
 fn labels_decoded_files_with_plausible_moods() {
-    let labeller = ImageVaLabeller::embedded().expect("models/image-va.bin is committed and loads");
+    let labeller = ImageVaLabeller::embedded().expect(
+        "models/image-va.bin and models/efficientnet-lite0.safetensors are committed and load",
+    );
     let sunny = labeller
         .label(&through_jpeg(&sunny_meadow(), "sunny"))
         .unwrap();
@@ -87,7 +88,7 @@ fn features_are_finite_and_respond_to_brightness() {
 #[test]
 fn corrupt_model_files_are_clear_errors() {
     for bytes in [&b""[..], &b"\x01\x00\x00\x00garbage"[..]] {
-        match ImageVaLabeller::from_bytes(bytes) {
+        match LabellerHead::from_bytes(bytes) {
             Err(LandscapeError::Model(message)) => {
                 assert!(message.contains("labeller"), "unclear: {message}")
             }
@@ -95,7 +96,8 @@ fn corrupt_model_files_are_clear_errors() {
         }
     }
     let real = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/models/image-va.bin")).unwrap();
-    assert!(ImageVaLabeller::from_bytes(&real[..real.len() / 3]).is_err());
+    assert!(LabellerHead::from_bytes(&real).is_ok());
+    assert!(LabellerHead::from_bytes(&real[..real.len() / 3]).is_err());
 }
 
 #[test]

@@ -3,8 +3,9 @@
 
 use crate::landscape::dataset::build_training_set;
 use crate::landscape::generator::DEFAULT_CHANNELS;
-use crate::landscape::labeller::ImageVaLabeller;
+use crate::landscape::labeller::{ImageVaLabeller, LabellerHead};
 use crate::landscape::training::{train, TrainConfig};
+use crate::pretrained::efficientnet::EfficientNetLite0;
 use anyhow::Context;
 use std::path::PathBuf;
 
@@ -21,7 +22,8 @@ pub struct Args {
     /// Train on --data only, without OASIS scenery.
     #[arg(long)]
     no_oasis: bool,
-    /// Image VA labeller file (default: the one built into the binary).
+    /// Image VA labeller head file (default: the one built into the binary; the network weights
+    /// always come from models/efficientnet-lite0.safetensors or $MOODSCAPE_EFFICIENTNET).
     #[arg(long)]
     labeller: Option<PathBuf>,
     /// Run directory: checkpoint, state and sample grids; an existing run resumes.
@@ -63,6 +65,10 @@ pub struct Args {
     /// Thumbnail cache.
     #[arg(long, default_value = "target/landscape-cache")]
     cache: PathBuf,
+    /// Start a new run from these generator weights (e.g. the released
+    /// models/landscape-gen.safetensors) instead of random ones; ignored when resuming.
+    #[arg(long)]
+    init_from: Option<PathBuf>,
 }
 
 /// Generator channel widths for an image side.
@@ -77,9 +83,12 @@ pub fn channels_for_size(size: u32) -> anyhow::Result<Vec<usize>> {
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let labeller = match &args.labeller {
-        Some(path) => ImageVaLabeller::from_bytes(
-            &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
-        )?,
+        Some(path) => ImageVaLabeller::new(
+            LabellerHead::from_bytes(
+                &std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
+            )?,
+            EfficientNetLite0::load_default()?,
+        ),
         None => ImageVaLabeller::embedded()?,
     };
     let channels = channels_for_size(args.size)?;
@@ -91,10 +100,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .filter(|s| **s == crate::landscape::dataset::LabelSource::Human)
         .count();
     eprintln!(
-        "training on {} images ({} with human VA ratings), {}px",
+        "training on {} images ({} with human VA ratings), {}px; conditioning scale {:?}",
         set.len(),
         human,
-        set.size
+        set.size,
+        set.scale
     );
     let config = TrainConfig {
         run_dir: args.run_dir,
@@ -109,11 +119,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ema_decay: args.ema_decay,
         channels,
         seed: args.seed,
+        init_from: args.init_from,
     };
     std::fs::create_dir_all(&config.run_dir)?;
     std::fs::write(
         config.run_dir.join("config.json"),
         serde_json::to_string_pretty(&config)?,
+    )?;
+    std::fs::write(
+        config.run_dir.join("conditioning-scale.json"),
+        serde_json::to_string_pretty(&set.scale)?,
     )?;
     let state = train(&set, &config)?;
     eprintln!(

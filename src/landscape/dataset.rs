@@ -1,7 +1,8 @@
 //! Training photographs: folders of photos (the 4 319 landscapes by default, or anyone's own)
 //! plus OASIS scenery with its human VA ratings, decoded once to square thumbnails and cached.
 
-use super::features::{image_features, square_thumbnail};
+use super::embedding::cached_embeddings;
+use super::features::square_thumbnail;
 use super::labeller::ImageVaLabeller;
 use super::LandscapeError;
 use crate::va::Va;
@@ -165,8 +166,10 @@ pub struct TrainingSet {
     pub labels: Vec<Va>,
     /// Where each label came from.
     pub sources: Vec<LabelSource>,
-    /// VA mapped to each axis' percentile on [-1, 1]: the generator's conditioning input.
+    /// The generator's conditioning input: the labels linearly stretched by `scale`.
     pub conditioning: Vec<Va>,
+    /// The linear map between conditioning and the labels' (people's) rating scale.
+    pub scale: ConditioningScale,
 }
 
 impl TrainingSet {
@@ -187,21 +190,66 @@ impl TrainingSet {
     }
 }
 
-/// Maps values to their percentile on [-1, 1]: labeller outputs are shrunk towards the mean and
-/// differ in spread from human ratings, while the generator's VA input should use its whole range.
-pub fn percentile_codes(values: &[f32]) -> Vec<f32> {
-    let mut order: Vec<usize> = (0..values.len()).collect();
-    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
-    let mut codes = vec![0.0; values.len()];
-    let denominator = (values.len().max(2) - 1) as f32;
-    for (rank, &i) in order.iter().enumerate() {
-        codes[i] = 2.0 * rank as f32 / denominator - 1.0;
-    }
-    codes
+/// The linear stretch between the generator's conditioning on [-1, 1] and VA on the image
+/// labeller's scale (OASIS raters' ratings mapped to [-1, 1]): label = centre + half_range × c.
+///
+/// Why a stretch: the labeller rates ordinary landscape photos within a small part of the square
+/// (valence roughly 0 to 0.6, arousal −0.3 to 0.1), so conditioning on raw labels would leave most
+/// of the square unseen and every mood outside it an extrapolation. The stretch is linear (not a
+/// percentile rank), so distances and the zero point keep a meaning on the people's scale, and it
+/// is fixed once from the training labels: the 2nd and 98th percentiles of each axis map to −1
+/// and +1.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ConditioningScale {
+    /// Label (valence, arousal) that conditioning 0 stands for.
+    pub centre: [f32; 2],
+    /// Label distance that one unit of conditioning stands for.
+    pub half_range: [f32; 2],
 }
 
-/// Builds the training set: every photo in `folders` labelled by `labeller`, plus the OASIS images
-/// of category Scenery with their human ratings when `oasis_dir` is given.
+impl ConditioningScale {
+    /// From the 2nd and 98th percentiles of each axis of `labels`.
+    pub fn from_labels(labels: &[Va]) -> Self {
+        let axis = |get: fn(&Va) -> f32| {
+            let mut values: Vec<f32> = labels.iter().map(get).collect();
+            values.sort_by(f32::total_cmp);
+            let at = |q: f32| {
+                values
+                    .get(((values.len().max(1) - 1) as f32 * q).round() as usize)
+                    .copied()
+                    .unwrap_or(0.0)
+            };
+            let (low, high) = (at(0.02), at(0.98));
+            ((low + high) / 2.0, ((high - low) / 2.0).max(0.05))
+        };
+        let (vc, vh) = axis(|va| va.valence);
+        let (ac, ah) = axis(|va| va.arousal);
+        Self {
+            centre: [vc, ac],
+            half_range: [vh, ah],
+        }
+    }
+
+    /// Conditioning (clamped to [-1, 1]) for a label.
+    pub fn to_conditioning(&self, label: Va) -> Va {
+        Va {
+            valence: ((label.valence - self.centre[0]) / self.half_range[0]).clamp(-1.0, 1.0),
+            arousal: ((label.arousal - self.centre[1]) / self.half_range[1]).clamp(-1.0, 1.0),
+        }
+    }
+
+    /// The label a conditioning value stands for.
+    pub fn to_label(&self, conditioning: Va) -> Va {
+        Va {
+            valence: self.centre[0] + self.half_range[0] * conditioning.valence,
+            arousal: self.centre[1] + self.half_range[1] * conditioning.arousal,
+        }
+    }
+}
+
+/// Builds the training set: every photo in `folders` labelled by `labeller` (from the full-size
+/// file, embeddings cached in `cache_dir/embeddings`), plus the OASIS images of category Scenery
+/// with their human ratings when `oasis_dir` is given.
 pub fn build_training_set(
     folders: &[PathBuf],
     oasis_dir: Option<&Path>,
@@ -215,16 +263,23 @@ pub fn build_training_set(
     let mut sources = Vec::new();
     for folder in folders {
         let thumbnails = cached_thumbnails(folder, size, cache_dir)?;
-        let features: Vec<_> = thumbnails
-            .par_iter()
-            .map(|(_, img)| image_features(img))
+        let paths = list_images(folder)?;
+        let embeddings = cached_embeddings(labeller.net(), &paths, &cache_dir.join("embeddings"))?;
+        let by_name: std::collections::HashMap<String, Va> = paths
+            .iter()
+            .zip(&embeddings)
+            .filter_map(|(path, embedding)| {
+                let name = path.file_stem()?.to_string_lossy().to_string();
+                Some((name, labeller.head().label_embedding(embedding.as_ref()?)))
+            })
             .collect();
-        let predicted = labeller.label_features(&features)?;
-        for ((name, img), va) in thumbnails.into_iter().zip(predicted) {
-            names.push(name);
-            images.push(img);
-            labels.push(va);
-            sources.push(LabelSource::Labeller);
+        for (name, img) in thumbnails {
+            if let Some(&va) = by_name.get(&name) {
+                names.push(name);
+                images.push(img);
+                labels.push(va);
+                sources.push(LabelSource::Labeller);
+            }
         }
     }
     if let Some(dir) = oasis_dir {
@@ -245,16 +300,8 @@ pub fn build_training_set(
     if images.is_empty() {
         return Err(LandscapeError::Io("no training images found".into()));
     }
-    let valence = percentile_codes(&labels.iter().map(|va| va.valence).collect::<Vec<_>>());
-    let arousal = percentile_codes(&labels.iter().map(|va| va.arousal).collect::<Vec<_>>());
-    let conditioning = valence
-        .iter()
-        .zip(&arousal)
-        .map(|(&v, &a)| Va {
-            valence: v,
-            arousal: a,
-        })
-        .collect();
+    let scale = ConditioningScale::from_labels(&labels);
+    let conditioning = labels.iter().map(|&va| scale.to_conditioning(va)).collect();
     let pixels = images.into_iter().flat_map(|img| img.into_raw()).collect();
     Ok(TrainingSet {
         size: size as usize,
@@ -263,5 +310,6 @@ pub fn build_training_set(
         labels,
         sources,
         conditioning,
+        scale,
     })
 }

@@ -1,5 +1,5 @@
 //! Metrics of a trained generator, all computed on generated images:
-//! emotion consistency (Spearman ρ between conditioning VA and the labeller's VA), diversity
+//! emotion consistency (Spearman ρ between conditioning VA and the image labeller's VA), diversity
 //! (distance between seeds at the same VA; a collapsed generator scores 0) and a realism proxy
 //! (nearest-neighbour distances to the training set, against real-to-real distances, plus a
 //! cross-validated real-vs-generated classifier).
@@ -130,7 +130,7 @@ pub fn evaluate(
         images.extend(generate(l, m)?);
     }
     let features: Vec<[f32; FEATURE_COUNT]> = images.iter().map(image_features).collect();
-    let labelled = labeller.label_features(&features)?;
+    let labelled = labeller.label_images(&images)?;
     let cond_v: Vec<f32> = moods.iter().map(|m| m.valence).collect();
     let cond_a: Vec<f32> = moods.iter().map(|m| m.arousal).collect();
     let out_v: Vec<f32> = labelled.iter().map(|m| m.valence).collect();

@@ -1,24 +1,26 @@
-//! Image valence/arousal labeller: random forests from [`super::features`] to VA, trained on
-//! OASIS (Kurdi et al. 2017). It labels the unlabelled landscape photographs the GAN learns from
-//! and, later, the GAN's own images to measure whether their mood follows the conditioning.
+//! Image valence/arousal labeller (v2): ridge regression on the 1280-d EfficientNet-Lite0
+//! embedding ([`crate::pretrained::efficientnet`]), trained on people's ratings of photographs
+//! (OASIS and Emotion6, see `models/image-va.md`). It labels the unlabelled landscape photographs
+//! the GAN learns from, judges the GAN's own pictures, and rates pictures in the survey kit.
+//!
+//! Its output is on the OASIS raters' scale mapped to [-1, 1] ((x − 4) / 3), recalibrated by a
+//! straight line fitted to its own cross-validated predictions against those ratings, so that a
+//! label of +0.5 means "people would rate this about +0.5" rather than a ridge-shrunk value.
+//!
+//! The small ridge head (`models/image-va.bin`) is built into the binary; the network weights
+//! (`models/efficientnet-lite0.safetensors`, 18.5 MB) are read from disk when a labeller is loaded.
 
-use super::features::{image_features, FEATURE_COUNT};
+use super::ridge::{self, RidgeData, RidgeModel};
 use super::LandscapeError;
+use crate::pretrained::efficientnet::{EfficientNetLite0, EMBEDDING_DIM};
 use crate::va::Va;
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
-use smartcore::ensemble::random_forest_regressor::{
-    RandomForestRegressor, RandomForestRegressorParameters,
-};
-use smartcore::linalg::basic::matrix::DenseMatrix;
 
-/// Bumped whenever the feature set changes, so an old model file is refused instead of misread.
-const FORMAT_VERSION: u32 = 1;
+/// Bumped whenever the head's layout or features change, so an old file is refused, not misread.
+const FORMAT_VERSION: u32 = 2;
 
-/// One forest per target.
-type Forest = RandomForestRegressor<f64, f64, DenseMatrix<f64>, Vec<f64>>;
-
-/// The committed labeller, when it existed at build time.
+/// The committed labeller head, when it existed at build time.
 #[cfg(has_image_va_model)]
 static EMBEDDED: Option<&[u8]> = Some(include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -27,124 +29,160 @@ static EMBEDDED: Option<&[u8]> = Some(include_bytes!(concat!(
 #[cfg(not(has_image_va_model))]
 static EMBEDDED: Option<&[u8]> = None;
 
-/// Forests fitted once; the hyperparameters are fixed in advance, never tuned on test folds.
-pub fn forest_parameters(seed: u64) -> RandomForestRegressorParameters {
-    RandomForestRegressorParameters::default()
-        .with_n_trees(100)
-        .with_min_samples_leaf(5)
-        .with_m(12)
-        .with_seed(seed)
-}
-
-/// Valence and arousal regressors over image features.
-#[derive(Serialize, Deserialize)]
-pub struct ImageVaLabeller {
-    /// Guards against loading a model trained on a different feature layout.
+/// The trained part of the labeller: the ridge model and its calibration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LabellerHead {
+    /// Guards against loading a head trained on a different feature layout.
     format_version: u32,
-    /// Number of features the forests expect (checked before predicting).
+    /// Feature length the ridge expects (the embedding dimension).
     feature_count: usize,
-    /// Valence on [-1, 1] from features.
-    valence: Forest,
-    /// Arousal on [-1, 1] from features.
-    arousal: Forest,
+    /// Names of the data sets the ridge has an intercept for, in group order.
+    pub group_names: Vec<String>,
+    /// The data set whose intercept (rating scale) labels are given on.
+    pub reference_group: usize,
+    /// Per-data-set-intercept ridge regression on the embedding.
+    pub ridge: RidgeModel,
+    /// Per axis `(offset, slope)`: label = offset + slope × ridge output, fitted by least squares
+    /// of the reference data set's ratings on its out-of-fold predictions.
+    pub calibration: [(f32, f32); 2],
 }
 
-/// Converts feature rows to smartcore's matrix type.
-fn to_matrix(rows: &[[f32; FEATURE_COUNT]]) -> Result<DenseMatrix<f64>, LandscapeError> {
-    let values: Vec<Vec<f64>> = rows
-        .iter()
-        .map(|row| row.iter().map(|&v| v as f64).collect())
-        .collect();
-    DenseMatrix::from_2d_vec(&values)
-        .map_err(|e| LandscapeError::Model(format!("feature matrix: {e}")))
-}
-
-impl ImageVaLabeller {
-    /// Fits both forests on all given images.
+impl LabellerHead {
+    /// Fits the ridge on all rows and attaches a calibration (fitted beforehand from
+    /// cross-validated predictions).
     pub fn train(
-        rows: &[[f32; FEATURE_COUNT]],
-        targets: &[Va],
+        data: &RidgeData,
+        group_names: Vec<String>,
+        reference_group: usize,
+        calibration: [(f32, f32); 2],
         seed: u64,
     ) -> Result<Self, LandscapeError> {
-        if rows.len() != targets.len() || rows.len() < 10 {
-            return Err(LandscapeError::Model(format!(
-                "need matching features and targets (at least 10), got {} and {}",
-                rows.len(),
-                targets.len()
-            )));
+        if group_names.len() != data.group_count || reference_group >= data.group_count {
+            return Err(LandscapeError::Model(
+                "data set names do not match the groups".into(),
+            ));
         }
-        let x = to_matrix(rows)?;
-        let fit = |y: Vec<f64>, seed: u64| {
-            Forest::fit(&x, &y, forest_parameters(seed))
-                .map_err(|e| LandscapeError::Model(format!("forest fit: {e}")))
-        };
+        let all: Vec<usize> = (0..data.rows.len()).collect();
+        let ridge = ridge::fit(data, &all, seed)?;
         Ok(Self {
             format_version: FORMAT_VERSION,
-            feature_count: FEATURE_COUNT,
-            valence: fit(targets.iter().map(|va| va.valence as f64).collect(), seed)?,
-            arousal: fit(
-                targets.iter().map(|va| va.arousal as f64).collect(),
-                seed + 1,
-            )?,
+            feature_count: ridge.dim(),
+            group_names,
+            reference_group,
+            ridge,
+            calibration,
         })
     }
 
-    /// Loads a labeller written by [`Self::to_bytes`].
+    /// Loads a head written by [`Self::to_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, LandscapeError> {
-        let model: Self = bincode::deserialize(bytes).map_err(|e| {
+        let head: Self = bincode::deserialize(bytes).map_err(|e| {
             LandscapeError::Model(format!("image VA labeller file is corrupt: {e}"))
         })?;
-        if model.format_version != FORMAT_VERSION || model.feature_count != FEATURE_COUNT {
+        let consistent = head
+            .ridge
+            .weights
+            .iter()
+            .all(|w| w.len() == head.feature_count)
+            && head.ridge.feature_scale.len() == head.feature_count
+            && head.ridge.group_feature_mean.len() == head.group_names.len()
+            && head.ridge.group_target_mean.len() == head.group_names.len()
+            && head
+                .ridge
+                .group_feature_mean
+                .iter()
+                .all(|m| m.len() == head.feature_count)
+            && head.reference_group < head.group_names.len();
+        if head.format_version != FORMAT_VERSION || head.feature_count != EMBEDDING_DIM {
             return Err(LandscapeError::Model(format!(
-                "image VA labeller has format {} with {} features, expected {FORMAT_VERSION} with {FEATURE_COUNT}",
-                model.format_version, model.feature_count
+                "image VA labeller file has format {} with {} features, expected {FORMAT_VERSION} with {EMBEDDING_DIM} (retrain with `moodscape label-images`)",
+                head.format_version, head.feature_count
             )));
         }
-        Ok(model)
+        if !consistent {
+            return Err(LandscapeError::Model(
+                "image VA labeller file is inconsistent (array lengths disagree)".into(),
+            ));
+        }
+        Ok(head)
     }
 
-    /// Serialises the labeller (bincode).
+    /// Serialises the head (bincode).
     pub fn to_bytes(&self) -> Result<Vec<u8>, LandscapeError> {
         bincode::serialize(self)
             .map_err(|e| LandscapeError::Model(format!("serialise labeller: {e}")))
     }
 
-    /// The labeller committed in `models/image-va.bin`, built into the binary.
-    pub fn embedded() -> Result<Self, LandscapeError> {
-        match EMBEDDED {
-            Some(bytes) => Self::from_bytes(bytes),
-            None => Err(LandscapeError::NoModel(
-                "no image VA labeller was built in (models/image-va.bin missing at build time; run `moodscape label-images`)",
-            )),
-        }
+    /// The uncalibrated ridge output of an embedding on the reference data set's scale.
+    pub fn raw(&self, embedding: &[f32]) -> [f32; 2] {
+        self.ridge.predict(embedding, self.reference_group)
     }
 
-    /// VA of many feature rows at once (much faster than one by one).
-    pub fn label_features(&self, rows: &[[f32; FEATURE_COUNT]]) -> Result<Vec<Va>, LandscapeError> {
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let x = to_matrix(rows)?;
-        let predict = |forest: &Forest| {
-            forest
-                .predict(&x)
-                .map_err(|e| LandscapeError::Model(format!("forest predict: {e}")))
+    /// VA of an embedding: calibrated, clamped to [-1, 1].
+    pub fn label_embedding(&self, embedding: &[f32]) -> Va {
+        let raw = self.raw(embedding);
+        let calibrated = |t: usize| {
+            let (offset, slope) = self.calibration[t];
+            (offset + slope * raw[t]).clamp(-1.0, 1.0)
         };
-        let valence = predict(&self.valence)?;
-        let arousal = predict(&self.arousal)?;
-        Ok(valence
-            .iter()
-            .zip(&arousal)
-            .map(|(&v, &a)| Va {
-                valence: (v as f32).clamp(-1.0, 1.0),
-                arousal: (a as f32).clamp(-1.0, 1.0),
-            })
-            .collect())
+        Va {
+            valence: calibrated(0),
+            arousal: calibrated(1),
+        }
+    }
+}
+
+/// The image labeller: EfficientNet-Lite0 embedding + ridge head.
+pub struct ImageVaLabeller {
+    /// The trained head.
+    head: LabellerHead,
+    /// The embedding network.
+    net: EfficientNetLite0,
+}
+
+impl ImageVaLabeller {
+    /// The committed head (built in) with the network weights from
+    /// [`EfficientNetLite0::default_weights_path`].
+    pub fn embedded() -> Result<Self, LandscapeError> {
+        let bytes = EMBEDDED.ok_or(LandscapeError::NoModel(
+            "no image VA labeller was built in (models/image-va.bin missing at build time; run `moodscape label-images`)",
+        ))?;
+        let head = LabellerHead::from_bytes(bytes)?;
+        let net =
+            EfficientNetLite0::load_default().map_err(|e| LandscapeError::Model(e.to_string()))?;
+        Ok(Self { head, net })
     }
 
-    /// VA of one image.
+    /// A labeller from a head and a loaded network.
+    pub fn new(head: LabellerHead, net: EfficientNetLite0) -> Self {
+        Self { head, net }
+    }
+
+    /// The head (for reports).
+    pub fn head(&self) -> &LabellerHead {
+        &self.head
+    }
+
+    /// The embedding network.
+    pub fn net(&self) -> &EfficientNetLite0 {
+        &self.net
+    }
+
+    /// The embedding of a picture.
+    pub fn embed(&self, image: &RgbImage) -> Result<Vec<f32>, LandscapeError> {
+        self.net
+            .embed(image)
+            .map_err(|e| LandscapeError::Model(e.to_string()))
+    }
+
+    /// VA of one picture (any size: it is resized as the network expects).
     pub fn label(&self, image: &RgbImage) -> Result<Va, LandscapeError> {
-        Ok(self.label_features(&[image_features(image)])?[0])
+        Ok(self.head.label_embedding(&self.embed(image)?))
+    }
+
+    /// VA of many pictures.
+    pub fn label_images(&self, images: &[RgbImage]) -> Result<Vec<Va>, LandscapeError> {
+        images.iter().map(|image| self.label(image)).collect()
     }
 }
 
@@ -180,34 +218,17 @@ pub fn fit_score(predicted: &[f64], actual: &[f64]) -> FitScore {
     }
 }
 
-/// Out-of-fold predictions of a k-fold cross-validation where every image is its own group.
-pub fn cross_validated_predictions(
-    rows: &[[f32; FEATURE_COUNT]],
-    targets: &[Va],
-    folds: usize,
-    seed: u64,
-) -> Result<Vec<Va>, LandscapeError> {
-    use rand::seq::SliceRandom;
-    use rand::SeedableRng;
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
-    let mut predictions = vec![Va::default(); rows.len()];
-    for fold in 0..folds {
-        let test: Vec<usize> = order.iter().copied().skip(fold).step_by(folds).collect();
-        let train: Vec<usize> = order
-            .iter()
-            .copied()
-            .filter(|i| !test.contains(i))
-            .collect();
-        let model = ImageVaLabeller::train(
-            &train.iter().map(|&i| rows[i]).collect::<Vec<_>>(),
-            &train.iter().map(|&i| targets[i]).collect::<Vec<_>>(),
-            seed + fold as u64 * 2,
-        )?;
-        let predicted = model.label_features(&test.iter().map(|&i| rows[i]).collect::<Vec<_>>())?;
-        for (&i, va) in test.iter().zip(predicted) {
-            predictions[i] = va;
-        }
-    }
-    Ok(predictions)
+/// Least-squares line `actual ≈ offset + slope × predicted`.
+pub fn calibration_line(predicted: &[f64], actual: &[f64]) -> (f32, f32) {
+    let n = actual.len().max(1) as f64;
+    let mean_a = actual.iter().sum::<f64>() / n;
+    let mean_p = predicted.iter().sum::<f64>() / n;
+    let cov: f64 = predicted
+        .iter()
+        .zip(actual)
+        .map(|(p, a)| (p - mean_p) * (a - mean_a))
+        .sum();
+    let var_p: f64 = predicted.iter().map(|p| (p - mean_p).powi(2)).sum();
+    let slope = cov / var_p.max(1e-12);
+    ((mean_a - slope * mean_p) as f32, slope as f32)
 }

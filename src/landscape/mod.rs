@@ -5,8 +5,10 @@
 //! and regresses VA (the "affective" loss), so the mood of the image follows the music's mood.
 //!
 //! - [`features`]: hand-crafted colour/layout/texture features of a photograph.
-//! - [`labeller`]: random forests from those features to VA, trained on OASIS; they label the
-//!   unlabelled landscape photographs.
+//! - [`embedding`]: EfficientNet-Lite0 embeddings of image files, cached per file.
+//! - [`ridge`]: ridge regression with per-data-set intercepts and an inner-CV penalty.
+//! - [`labeller`]: the image VA labeller (ridge on the embedding, trained on OASIS and Emotion6);
+//!   it labels the unlabelled landscape photographs and judges generated ones.
 //! - [`dataset`]: loading photo folders (and OASIS scenery with its true labels) as 64×64 thumbnails.
 //! - [`layers`]: convolution as im2col + matmul, upsampling, pooling, pixel norm (NHWC, candle).
 //! - [`generator`]: the VA-conditioned generator network and the public inference [`Generator`].
@@ -23,6 +25,7 @@
 
 pub mod dataset;
 pub mod discriminator;
+pub mod embedding;
 pub mod evaluation;
 pub mod features;
 pub mod generator;
@@ -31,6 +34,7 @@ pub mod labeller;
 pub mod latent;
 pub mod layers;
 pub mod picture;
+pub mod ridge;
 pub mod training;
 
 pub use generator::Generator;

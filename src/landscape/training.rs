@@ -3,8 +3,8 @@
 //! Losses: hinge adversarial loss; the discriminator's auxiliary head regresses the VA of real
 //! photographs and the generator is penalised when its images regress to another VA (Park & Lee's
 //! affective loss); a mode-seeking term (Mao et al. 2019) rewards different images for different
-//! noise at the same VA. DiffAugment-style translation and cutout (never colour: colour carries
-//! the mood) are applied to every image the discriminator sees. The exported weights are an
+//! noise at the same VA. A DiffAugment-style translation with reflected borders (never colour:
+//! colour carries the mood; no cutout) is applied to every image the discriminator sees. The exported weights are an
 //! exponential moving average of the generator's.
 
 use super::dataset::TrainingSet;
@@ -50,6 +50,11 @@ pub struct TrainConfig {
     pub channels: Vec<usize>,
     /// Seed of data order, noise and initialisation.
     pub seed: u64,
+    /// Generator weights (an exported EMA file) to start a new run from instead of random ones,
+    /// to fine-tune a released generator; the discriminator still starts fresh. Ignored when
+    /// the run directory already holds a checkpoint.
+    #[serde(default)]
+    pub init_from: Option<PathBuf>,
 }
 
 /// Progress recorded beside the checkpoint so a resumed run continues its counters.
@@ -164,32 +169,40 @@ fn vars_from(map: &VarMap, tensors: &HashMap<String, Tensor>) -> Result<(), Land
     Ok(())
 }
 
-/// DiffAugment: one random translation per batch (edge-replicated) and a random cutout square per
-/// image. Differentiable, so the generator learns through it.
-fn augment(images: &Tensor, rng: &mut ChaCha8Rng) -> candle_core::Result<Tensor> {
-    let (batch, size, _, _) = images.dims4()?;
-    let pad = size / 8;
-    let (sy, sx) = (rng.gen_range(0..=2 * pad), rng.gen_range(0..=2 * pad));
-    let shifted = images
-        .pad_with_same(1, pad, pad)?
-        .pad_with_same(2, pad, pad)?
-        .narrow(1, sy, size)?
-        .narrow(2, sx, size)?;
-    let hole = size / 4;
-    let mut mask = vec![1f32; batch * size * size];
-    for b in 0..batch {
-        let (y0, x0) = (
-            rng.gen_range(0..=size - hole),
-            rng.gen_range(0..=size - hole),
-        );
-        for y in y0..y0 + hole {
-            for x in x0..x0 + hole {
-                mask[(b * size + y) * size + x] = 0.0;
+/// Source row/column of every output position for a shift of `shift` pixels, reflecting at the
+/// borders (…, 2, 1, 0, 1, 2, …), so a translated picture never shows a padding colour or a
+/// smeared edge the generator could learn to imitate.
+fn reflected_indices(size: usize, shift: isize) -> Vec<u32> {
+    let last = size as isize - 1;
+    (0..size as isize)
+        .map(|i| {
+            let mut source = i + shift;
+            // One reflection suffices: |shift| <= size / 8.
+            if source < 0 {
+                source = -source;
             }
-        }
+            if source > last {
+                source = 2 * last - source;
+            }
+            source.clamp(0, last) as u32
+        })
+        .collect()
+}
+
+/// DiffAugment: one random translation per batch by up to 1/8 of the side, with reflected
+/// borders. Differentiable, so the generator learns through it. No cutout and no zero or
+/// edge padding: black holes and smeared rows in the training views were copied by the generator
+/// (dark blocks and streaks in earlier releases). No colour augmentation: colour carries the mood.
+fn augment(images: &Tensor, rng: &mut ChaCha8Rng) -> candle_core::Result<Tensor> {
+    let (_, size, _, _) = images.dims4()?;
+    let pad = (size / 8) as isize;
+    let (sy, sx) = (rng.gen_range(-pad..=pad), rng.gen_range(-pad..=pad));
+    if sy == 0 && sx == 0 {
+        return Ok(images.clone());
     }
-    let mask = Tensor::from_vec(mask, (batch, size, size, 1), images.device())?;
-    shifted.broadcast_mul(&mask)
+    let rows = Tensor::from_vec(reflected_indices(size, sy), size, images.device())?;
+    let columns = Tensor::from_vec(reflected_indices(size, sx), size, images.device())?;
+    images.index_select(&rows, 1)?.index_select(&columns, 2)
 }
 
 /// A batch of real images (randomly mirrored) with their conditioning.
@@ -311,6 +324,13 @@ pub fn train(set: &TrainingSet, config: &TrainConfig) -> Result<RunState, Landsc
             state.seconds / 60.0
         );
     } else {
+        if let Some(path) = &config.init_from {
+            let tensors = candle_core::safetensors::load(path, &device).map_err(|e| {
+                LandscapeError::Model(format!("--init-from {}: {e}", path.display()))
+            })?;
+            vars_from(&g_map, &tensors)?;
+            eprintln!("new run starting from the generator in {}", path.display());
+        }
         // The moving average starts from the initial weights.
         let mut initial = HashMap::new();
         vars_into(&g_map, &mut initial);
