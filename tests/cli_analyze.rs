@@ -373,10 +373,7 @@ fn quadrants_are_named_in_help_records_and_summary() {
         let share = shares[&format!("{code}_{}", name.replace('-', "_"))]
             .as_f64()
             .unwrap();
-        assert!(
-            (share - count as f64 / named as f64).abs() < 1e-6,
-            "{code}"
-        );
+        assert!((share - count as f64 / named as f64).abs() < 1e-6, "{code}");
     }
 
     // CSV: stdout stays one table, the summary goes to its own CSV file.
