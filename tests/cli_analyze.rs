@@ -397,7 +397,7 @@ fn quadrants_are_named_in_help_records_and_summary() {
         .lines()
         .next()
         .unwrap()
-        .ends_with("quadrant,quadrant_name"));
+        .ends_with("quadrant,mood_state,quadrant_name"));
     let text = std::fs::read_to_string(&summary_csv).unwrap();
     let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 2, "{text}");

@@ -28,7 +28,10 @@ fn read_timeline(path: &PathBuf) -> Vec<Row> {
                 valence: fields[v].parse().expect("valence"),
                 arousal: fields[a].parse().expect("arousal"),
                 section: fields[s].to_string(),
-                intended_quadrant: fields[q].parse().expect("intended quadrant"),
+                intended_quadrant: fields[q]
+                    .trim_start_matches('Q')
+                    .parse()
+                    .expect("intended quadrant"),
             }
         })
         .collect()

@@ -67,7 +67,7 @@ mod loudness;
 mod pitch;
 mod rhythm;
 mod ring;
-mod spectral;
+pub(crate) mod spectral;
 mod tonal;
 
 use std::sync::OnceLock;

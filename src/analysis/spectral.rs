@@ -425,12 +425,13 @@ fn extreme_means(values: &[f32], k: usize) -> (f32, f32) {
     (mean(&low), mean(&high))
 }
 
-/// Slaney mel scale (linear below 1 kHz, logarithmic above), as librosa's default.
-fn hz_to_mel(hz: f32) -> f32 {
+/// Slaney mel scale (linear below 1 kHz, logarithmic above), as librosa's default
+/// (`hz_to_mel`, `htk=False`). Shared with the MusiCNN front end.
+pub(crate) fn hz_to_mel(hz: f64) -> f64 {
     let f_sp = 200.0 / 3.0;
     let min_log_hz = 1000.0;
     let min_log_mel = min_log_hz / f_sp;
-    let logstep = (6.4f32).ln() / 27.0;
+    let logstep = (6.4f64).ln() / 27.0;
     if hz >= min_log_hz {
         min_log_mel + (hz / min_log_hz).ln() / logstep
     } else {
@@ -438,11 +439,12 @@ fn hz_to_mel(hz: f32) -> f32 {
     }
 }
 
-fn mel_to_hz(mel: f32) -> f32 {
+/// Inverse of [`hz_to_mel`].
+pub(crate) fn mel_to_hz(mel: f64) -> f64 {
     let f_sp = 200.0 / 3.0;
     let min_log_hz = 1000.0;
     let min_log_mel = min_log_hz / f_sp;
-    let logstep = (6.4f32).ln() / 27.0;
+    let logstep = (6.4f64).ln() / 27.0;
     if mel >= min_log_mel {
         min_log_hz * (logstep * (mel - min_log_mel)).exp()
     } else {
@@ -452,9 +454,9 @@ fn mel_to_hz(mel: f32) -> f32 {
 
 /// Triangular, area-normalised ("slaney" norm) mel filters from 0 Hz to Nyquist.
 fn slaney_mel_filters(sample_rate: f32, bin_hz: &[f32]) -> Vec<MelFilter> {
-    let top = hz_to_mel(sample_rate / 2.0);
+    let top = hz_to_mel(f64::from(sample_rate) / 2.0);
     let edges: Vec<f32> = (0..N_MELS + 2)
-        .map(|i| mel_to_hz(top * i as f32 / (N_MELS + 1) as f32))
+        .map(|i| mel_to_hz(top * i as f64 / (N_MELS + 1) as f64) as f32)
         .collect();
     (0..N_MELS)
         .map(|m| {

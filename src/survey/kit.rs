@@ -145,6 +145,7 @@ pub fn song_mood(path: &Path, model: &VaModel) -> anyhow::Result<SongMood> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut clip = ClipAccumulator::default();
     let mut windows = Vec::new();
+    let mut silent_windows = 0;
     let analysis = analyze_mood_file(
         path,
         AnalyzerConfig {
@@ -152,14 +153,19 @@ pub fn song_mood(path: &Path, model: &VaModel) -> anyhow::Result<SongMood> {
             ..AnalyzerConfig::default()
         },
         Some(network.clone()),
-        |frame| {
-            if frame.state == MoodState::Ready {
+        |frame| match frame.state {
+            MoodState::Ready => {
                 let va = model.predict_values(frame.row);
                 clip.add(va);
                 windows.push((frame.t, va));
             }
+            MoodState::Silent => silent_windows += 1,
+            MoodState::Warming => {}
         },
     )?;
+    if windows.is_empty() && silent_windows > 0 {
+        anyhow::bail!("it is silent: every analysis window is below the mood model's silence gate");
+    }
     let summary = clip
         .summary()
         .with_context(|| format!("{} is too short to analyse", path.display()))?;

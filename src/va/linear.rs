@@ -63,7 +63,7 @@ pub fn fit_ridge(
 }
 
 /// Solves `a x = b` for symmetric positive definite `a` (row-major p x p) by Cholesky.
-fn solve_spd(mut a: Vec<f64>, mut b: Vec<f64>, p: usize) -> Vec<f64> {
+pub(crate) fn solve_spd(mut a: Vec<f64>, mut b: Vec<f64>, p: usize) -> Vec<f64> {
     for j in 0..p {
         let mut diagonal = a[j * p + j];
         for k in 0..j {

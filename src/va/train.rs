@@ -331,7 +331,7 @@ fn fit_head(m: &Moments, columns: &[usize], lambdas: [f64; 2]) -> Head {
         for k in 0..q {
             system[k * q + k] += lambdas[axis] * n;
         }
-        weights[axis] = cholesky_solve(system, rhs, q);
+        weights[axis] = super::linear::solve_spd(system, rhs, q);
     }
     Head {
         columns: columns.to_vec(),
@@ -340,39 +340,6 @@ fn fit_head(m: &Moments, columns: &[usize], lambdas: [f64; 2]) -> Head {
         weights,
         bias,
     }
-}
-
-/// Solves `a x = b` for symmetric positive definite `a` (lower triangle used, row-major).
-fn cholesky_solve(mut a: Vec<f64>, mut b: Vec<f64>, p: usize) -> Vec<f64> {
-    for j in 0..p {
-        let mut diagonal = a[j * p + j];
-        for k in 0..j {
-            diagonal -= a[j * p + k] * a[j * p + k];
-        }
-        let diagonal = diagonal.max(1e-12).sqrt();
-        a[j * p + j] = diagonal;
-        for i in j + 1..p {
-            let mut value = a[i * p + j];
-            let (row_i, row_j) = (&a[i * p..i * p + j], &a[j * p..j * p + j]);
-            for k in 0..j {
-                value -= row_i[k] * row_j[k];
-            }
-            a[i * p + j] = value / diagonal;
-        }
-    }
-    for i in 0..p {
-        for k in 0..i {
-            b[i] -= a[i * p + k] * b[k];
-        }
-        b[i] /= a[i * p + i];
-    }
-    for i in (0..p).rev() {
-        for k in i + 1..p {
-            b[i] -= a[k * p + i] * b[k];
-        }
-        b[i] /= a[i * p + i];
-    }
-    b
 }
 
 /// Mean-and-spread calibration `offset + slope × raw`: it maps the clip-mean predictions' mean

@@ -8,6 +8,7 @@ use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
 use super::{FFT_SIZE, HOP, MEL_BANDS, PATCH_FRAMES, SAMPLE_RATE};
+use crate::analysis::spectral::{hz_to_mel, mel_to_hz};
 
 /// Largest finite float16: mel energies above it would become +inf in the reference's fp16 cast
 /// (and NaN downstream); the port saturates instead, which no real signal reaches (a full-scale
@@ -39,32 +40,6 @@ pub(crate) fn round_to_f16(x: f32) -> f32 {
 #[inline]
 pub(crate) fn compress(mel_energy: f32) -> f32 {
     (10_000.0 * round_to_f16(mel_energy) + 1.0).log10()
-}
-
-/// Slaney-style Hz → mel (librosa `hz_to_mel`, `htk=False`).
-fn hz_to_mel(hz: f64) -> f64 {
-    let f_sp = 200.0 / 3.0;
-    let min_log_hz = 1000.0;
-    let min_log_mel = min_log_hz / f_sp;
-    let logstep = (6.4f64).ln() / 27.0;
-    if hz >= min_log_hz {
-        min_log_mel + (hz / min_log_hz).ln() / logstep
-    } else {
-        hz / f_sp
-    }
-}
-
-/// Inverse of [`hz_to_mel`].
-fn mel_to_hz(mel: f64) -> f64 {
-    let f_sp = 200.0 / 3.0;
-    let min_log_hz = 1000.0;
-    let min_log_mel = min_log_hz / f_sp;
-    let logstep = (6.4f64).ln() / 27.0;
-    if mel >= min_log_mel {
-        min_log_hz * (logstep * (mel - min_log_mel)).exp()
-    } else {
-        f_sp * mel
-    }
 }
 
 /// One mel band's non-zero filter weights.
