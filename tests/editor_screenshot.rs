@@ -16,25 +16,18 @@
 //!
 //! Needs `Xvfb`, `xdotool` and ImageMagick's `import` (installed by `.ci/run`).
 
+mod common;
+
+use common::{start_xvfb, KillOnDrop};
 use image::RgbImage;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Mirrors `editor::SIDE_PANEL_WIDTH`: the control column on the right of the window.
 const SIDE_PANEL_WIDTH: i32 = 300;
 /// egui's default panel margin around the pad.
 const PANEL_MARGIN: i32 = 8;
-
-/// Kills the child process (Xvfb or the standalone) when the test ends, pass or fail.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn require_tool(tool: &str) {
     let found = Command::new("sh")
@@ -46,39 +39,6 @@ fn require_tool(tool: &str) {
         found,
         "`{tool}` is missing: install xvfb, xdotool and imagemagick (see .ci/run)"
     );
-}
-
-fn start_xvfb() -> (KillOnDrop, String) {
-    for number in 90..120 {
-        if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()
-            || Path::new(&format!("/tmp/.X{number}-lock")).exists()
-        {
-            continue;
-        }
-        let display = format!(":{number}");
-        let child = Command::new("Xvfb")
-            .args([
-                display.as_str(),
-                "-screen",
-                "0",
-                "1280x800x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start Xvfb");
-        let guard = KillOnDrop(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
-                return (guard, display);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-    panic!("could not start Xvfb on any display :90..:119");
 }
 
 fn xdotool(display: &str, args: &[&str]) -> String {
@@ -260,7 +220,7 @@ fn standalone_editor_shows_a_landscape_that_follows_the_mood() {
     let binary = std::env::var("MOODSCAPE_SCREENSHOT_BINARY")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_moodscape").to_string());
     std::fs::create_dir_all(&out_dir).unwrap();
-    let (_xvfb, display) = start_xvfb();
+    let (_xvfb, display) = start_xvfb(90..120);
     let _standalone = KillOnDrop(
         Command::new(&binary)
             .args(["standalone", "--backend", "dummy"])

@@ -9,7 +9,7 @@ mod common;
 
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +21,7 @@ use moodscape::live::{
 };
 use rosc::OscType;
 
-use common::{assert_osc_bundle, osc_arg, OscReceiver};
+use common::{assert_osc_bundle, osc_arg, start_xvfb, KillOnDrop, OscReceiver};
 
 fn settings(port: u16, prefix: &str) -> OscSettings {
     OscSettings {
@@ -389,56 +389,12 @@ fn analyze_rejects_a_bad_osc_target_in_one_line() {
     }
 }
 
-/// Kills a child process (Xvfb or the standalone) when the test ends, pass or fail.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// An Xvfb display of its own (:120 up, clear of the screenshot test's :90..:119).
-fn start_xvfb() -> (KillOnDrop, String) {
-    for number in 120..150 {
-        if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()
-            || Path::new(&format!("/tmp/.X{number}-lock")).exists()
-        {
-            continue;
-        }
-        let display = format!(":{number}");
-        let child = Command::new("Xvfb")
-            .args([
-                display.as_str(),
-                "-screen",
-                "0",
-                "1280x800x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb is needed (see .ci/run)");
-        let guard = KillOnDrop(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
-                return (guard, display);
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-    panic!("could not start Xvfb on any display :120..:149");
-}
-
 /// `moodscape standalone --osc` (the plugin in nice-plug's standalone wrapper, editor open,
 /// dummy backend) sends the same bundles as the plugin in a host.
 #[test]
 fn the_standalone_sends_the_same_messages() {
     let receiver = OscReceiver::bind();
-    let (_xvfb, display) = start_xvfb();
+    let (_xvfb, display) = start_xvfb(120..150);
     let target = format!("127.0.0.1:{}", receiver.port());
     let _standalone = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_moodscape"))

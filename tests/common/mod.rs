@@ -905,3 +905,54 @@ pub fn assert_osc_bundle(bundle: &[OscMessage], prefix: &str) -> Option<(f32, f3
     );
     Some((*valence, *arousal))
 }
+
+/// Kills a child process (Xvfb or the standalone) when the test ends, pass or fail.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// An Xvfb display of its own on the first free number in `displays` (each test binary takes
+/// its own range so parallel binaries never race for one display); killed when the guard drops.
+pub fn start_xvfb(displays: std::ops::Range<u32>) -> (KillOnDrop, String) {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    for number in displays.clone() {
+        if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()
+            || Path::new(&format!("/tmp/.X{number}-lock")).exists()
+        {
+            continue;
+        }
+        let display = format!(":{number}");
+        let child = Command::new("Xvfb")
+            .args([
+                display.as_str(),
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb is needed (see .ci/run)");
+        let guard = KillOnDrop(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
+                return (guard, display);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    panic!(
+        "could not start Xvfb on any display :{}..:{}",
+        displays.start,
+        displays.end - 1
+    );
+}
