@@ -3,51 +3,15 @@
 //! generator, ratings read back through the report.
 
 mod analysis_signals;
+mod survey_common;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use analysis_signals::{cadence, click_track, write_wav};
 use moodscape::survey::read_items;
-
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("survey")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn moodscape(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_moodscape"))
-        .args(args)
-        .output()
-        .expect("run moodscape")
-}
-
-fn succeed(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "moodscape failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
-
-/// 12 s of clicks at `bpm` over a cadence, 44.1 kHz mono 16-bit.
-fn write_song(path: &Path, bpm: f32, tonic: i32, minor: bool) {
-    let rate = 44_100;
-    let clicks = click_track(bpm, 12.0, rate);
-    let chords = cadence(tonic, minor, 12.0, rate);
-    let song: Vec<f32> = clicks
-        .iter()
-        .zip(&chords)
-        .map(|(c, h)| 0.5 * c + h)
-        .collect();
-    write_wav(path, &song, rate);
-}
+use survey_common::{moodscape, scratch_dir, succeed, write_song};
 
 /// Two mood folders of two songs each, plus files the kit must skip with a reason: a corrupt
 /// one, a silent one, and one at a sample rate browsers do not play.
@@ -111,7 +75,7 @@ fn build_kit(dir: &Path, library: &Path) -> String {
 
 #[test]
 fn kit_pairs_each_song_with_its_landscape_under_unrelated_codes() {
-    let dir = scratch_dir("kit");
+    let dir = scratch_dir("survey", "kit");
     let library = dir.join("library");
     let songs = write_library(&library);
     let stderr = build_kit(&dir, &library);
@@ -186,7 +150,7 @@ fn kit_pairs_each_song_with_its_landscape_under_unrelated_codes() {
     }
 
     // The same seed gives the same kit; the pictures follow the songs' moods.
-    let again = scratch_dir("kit-again");
+    let again = scratch_dir("survey", "kit-again");
     build_kit(&again, &library);
     let first = std::fs::read_to_string(kit.join("items.csv")).unwrap();
     assert_eq!(
@@ -202,7 +166,7 @@ fn kit_pairs_each_song_with_its_landscape_under_unrelated_codes() {
 
 #[test]
 fn report_scores_ratings_against_the_kit_and_rejects_bad_files() {
-    let dir = scratch_dir("report");
+    let dir = scratch_dir("survey", "report");
     let library = dir.join("library");
     write_library(&library);
     build_kit(&dir, &library);
@@ -271,7 +235,7 @@ fn report_scores_ratings_against_the_kit_and_rejects_bad_files() {
 
 #[test]
 fn report_without_a_kit_says_to_pass_kit() {
-    let dir = scratch_dir("no-kit");
+    let dir = scratch_dir("survey", "no-kit");
     let ratings = dir.join("ratings.csv");
     std::fs::write(&ratings, "rater,code,valence,arousal\nann,S01,5,5\n").unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_moodscape"))
@@ -293,7 +257,7 @@ fn report_without_a_kit_says_to_pass_kit() {
 #[test]
 fn long_songs_become_tag_free_excerpts_of_their_most_typical_part() {
     use moodscape::survey::kit::{excerpt_start, song_mood, EXCERPT_SECONDS};
-    let dir = scratch_dir("excerpt");
+    let dir = scratch_dir("survey", "excerpt");
     let library = dir.join("library");
     std::fs::create_dir_all(&library).unwrap();
     // 48 s: 24 s bright and fast, then 24 s dark and slow, with a title tag (LIST/INFO/INAM).
@@ -411,7 +375,7 @@ fn song_and_picture_codes_are_unrelated_across_a_kit() {
     assert!(pairing_is_unrelated(&songs, &codes('I', &[3, 5, 4, 1, 2])));
 
     for seed in ["1", "7", "11"] {
-        let dir = scratch_dir(&format!("blinding-{seed}"));
+        let dir = scratch_dir("survey", &format!("blinding-{seed}"));
         let library = dir.join("library");
         write_library(&library);
         let out = dir.join("kit");
@@ -473,7 +437,7 @@ fn page_inputs(html: &str) -> Vec<(String, String, String)> {
 /// built from the page's own radio values, as its script builds it, passes the report's parser.
 #[test]
 fn page_radios_and_csv_header_match_what_report_reads() {
-    let dir = scratch_dir("page");
+    let dir = scratch_dir("survey", "page");
     let library = dir.join("library");
     write_library(&library);
     build_kit(&dir, &library);
@@ -560,7 +524,7 @@ fn page_radios_and_csv_header_match_what_report_reads() {
 /// Warriner's norms, become the stand-in song ratings, and the report reads the file.
 #[test]
 fn proxy_data_rates_songs_from_their_mood_tags() {
-    let dir = scratch_dir("proxy");
+    let dir = scratch_dir("survey", "proxy");
     let data = dir.join("data");
     std::fs::create_dir_all(data.join("word-norms")).unwrap();
     std::fs::write(
@@ -643,7 +607,7 @@ fn proxy_data_rates_songs_from_their_mood_tags() {
 
 #[test]
 fn kit_without_music_or_shared_data_says_to_pass_songs() {
-    let dir = scratch_dir("no-music");
+    let dir = scratch_dir("survey", "no-music");
     let output = Command::new(env!("CARGO_BIN_EXE_moodscape"))
         .current_dir(&dir)
         .args(["survey", "kit", "--count", "4"])

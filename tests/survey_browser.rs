@@ -7,39 +7,14 @@
 //! stderr and passes.
 
 mod analysis_signals;
+mod survey_common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use analysis_signals::{cadence, click_track, write_wav};
 use moodscape::survey::kit::{rater_order, rater_order_seed, PAGE_CSV_COLUMNS};
 use moodscape::survey::read_items;
-
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("survey_browser")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn moodscape(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_moodscape"))
-        .args(args)
-        .output()
-        .expect("run moodscape")
-}
-
-fn succeed(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "moodscape failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
+use survey_common::{moodscape, scratch_dir, succeed, write_song};
 
 /// The Chromium binary, if installed.
 fn chromium() -> Option<PathBuf> {
@@ -294,17 +269,6 @@ fn run_rater(browser: &Path, page: &Path, rater: &str, scratch: &Path) -> (Strin
     (report, csv)
 }
 
-/// 12 s of clicks at `bpm` over a cadence, 44.1 kHz mono 16-bit.
-fn write_song(path: &Path, bpm: f32, tonic: i32, minor: bool) {
-    let rate = 44_100;
-    let song: Vec<f32> = click_track(bpm, 12.0, rate)
-        .iter()
-        .zip(&cadence(tonic, minor, 12.0, rate))
-        .map(|(c, h)| 0.5 * c + h)
-        .collect();
-    write_wav(path, &song, rate);
-}
-
 #[test]
 fn raters_fill_the_page_in_chromium_and_the_report_reads_their_csvs() {
     let Some(browser) = chromium() else {
@@ -314,7 +278,7 @@ fn raters_fill_the_page_in_chromium_and_the_report_reads_their_csvs() {
         );
         return;
     };
-    let dir = scratch_dir("page");
+    let dir = scratch_dir("survey_browser", "page");
     let library = dir.join("library");
     std::fs::create_dir_all(&library).unwrap();
     for (k, (bpm, tonic, minor)) in [
