@@ -6,7 +6,8 @@
 //!   the CPU) against nearest upsampling + im2col matmul convolution of the same shapes.
 //!
 //! - the learned 4× upscaler (Real-ESRGAN animevideov3) per 64→256 picture on one thread, against
-//!   the generator's time and a bicubic resize of the same picture (goal: ≤ 0.5 s).
+//!   the generator's time and a bicubic resize of the same picture (goal: ≤ 0.5 s), and one of
+//!   its convolutions through candle's matmul against the one-thread gemm it uses.
 //!
 //! Run with `cargo bench --bench generator`.
 
@@ -112,6 +113,49 @@ fn main() {
             println!(
                 "  generator + upscaler (a keyframe) {:7.1} ms",
                 fused + upscale
+            );
+            // Its 16 body convolutions, called from a plain thread like the landscape thread
+            // does: candle's matmul (gemm told to split the work for every core, which on the
+            // one-thread pool runs serially) against gemm on this thread alone (the shipped
+            // `forward_no_bias`).
+            let varmap = candle_nn::VarMap::new();
+            let vb =
+                candle_nn::VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &Device::Cpu);
+            let body: Vec<Conv3x3> = (0..16)
+                .map(|index| Conv3x3::new(64, 64, vb.pp(index.to_string())).unwrap())
+                .collect();
+            let features = Tensor::randn(0f32, 0.1, (1, 64, 64, 64), &Device::Cpu).unwrap();
+            let run_body = |shipped: bool| {
+                upscaler.on_upscaler_thread(|| {
+                    let mut h = features.clone();
+                    for conv in &body {
+                        h = if shipped {
+                            conv.forward_no_bias(&h).unwrap()
+                        } else {
+                            conv.forward(&h).unwrap()
+                        };
+                    }
+                    h
+                })
+            };
+            let (candle_matmul, this_thread) = std::thread::scope(|scope| {
+                scope
+                    .spawn(|| {
+                        (
+                            time_ms(1, 9, || {
+                                run_body(false);
+                            }),
+                            time_ms(1, 9, || {
+                                run_body(true);
+                            }),
+                        )
+                    })
+                    .join()
+                    .unwrap()
+            });
+            println!(
+                "  its 16 body convs, 64x64x64: candle matmul (training path) {candle_matmul:6.1} ms, gemm on this thread {this_thread:6.1} ms ({:.2}x faster)",
+                candle_matmul / this_thread
             );
         }
         Err(error) => eprintln!("upscaler bench skipped: {error}"),

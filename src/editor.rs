@@ -14,6 +14,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod landscape_layer;
+
+use landscape_layer::LandscapeLayer;
+
 use crate::live::{
     drift_view, LandscapeUpdate, LandscapeWorker, LiveState, Morph, OscConfig, OscSettings,
 };
@@ -28,7 +32,8 @@ pub type MoodscapeEditor = EguiEditor<EditorApp>;
 const MIN_SIZE: (f32, f32) = (640.0, 400.0);
 /// Width of the control column on the right; the landscape takes everything else.
 pub const SIDE_PANEL_WIDTH: f32 = 300.0;
-/// Frame pacing while the picture morphs: the morph is time-driven, 30 fps keeps it smooth.
+/// Frame pacing while the picture morphs: the morph is time-driven, 30 fps keeps it smooth (and
+/// [`LandscapeLayer`] makes a morphing frame cost one quad, with no texture upload).
 const FRAME_INTERVAL: Duration = Duration::from_millis(33);
 /// Frame pacing while the picture is still: enough for the readouts and the trajectory, and it
 /// spares the GPU (or, without one, the CPU) from redrawing an unchanged window 30 times a second.
@@ -41,8 +46,12 @@ const DRIFT_FRAME_INTERVAL: Duration = IDLE_FRAME_INTERVAL;
 /// no upscaler. `benches/editor_cpu.rs` uses it as the same-run baseline: the editor's cost
 /// without any landscape.
 pub const LANDSCAPE_SWITCH: &str = "MOODSCAPE_LANDSCAPE";
-/// Points of VA history drawn on the pad (about 20 s at 30 fps).
-const TRAJECTORY_POINTS: usize = 600;
+/// Time between two points of the VA history on the pad: by time, not per frame, so the trail
+/// covers the same seconds at 10 or 30 fps, and a 30 fps morph does not draw three times the
+/// segments (each is a feathered quad to tessellate and rasterise).
+const TRAJECTORY_STEP: Duration = Duration::from_millis(100);
+/// Points of VA history drawn on the pad: 20 s.
+const TRAJECTORY_POINTS: usize = 200;
 
 pub fn create(params: Arc<MoodscapeParams>, live: Arc<LiveState>) -> Option<MoodscapeEditor> {
     let (width, height) = params.editor_size.load();
@@ -50,6 +59,12 @@ pub fn create(params: Arc<MoodscapeParams>, live: Arc<LiveState>) -> Option<Mood
         EguiEditorState::from_size(LogicalSize::new(f64::from(width), f64::from(height)), 1.0);
     let settings = EguiNiceSettings::new()
         .with_tile("Moodscape")
+        // egui's dithering hides banding in its own gradients, which this editor does not draw;
+        // it costs a noise function per fragment, a real share of software OpenGL's time.
+        .with_graphics_config(nice_plug_egui::GraphicsConfig {
+            dithering: false,
+            ..Default::default()
+        })
         .with_resize_hint(
             ResizeHint::resizable().with_min_logical_size(LogicalSize::new(MIN_SIZE.0, MIN_SIZE.1)),
         );
@@ -62,10 +77,11 @@ pub fn create(params: Arc<MoodscapeParams>, live: Arc<LiveState>) -> Option<Mood
             live,
             gui_context: None,
             trajectory: VecDeque::with_capacity(TRAJECTORY_POINTS),
+            last_trajectory_point: None,
             style: Arc::new(AtomicU32::new(0)),
             worker: None,
             morph: None,
-            texture: None,
+            layer: None,
             landscape_status: String::new(),
             last_frame: Instant::now(),
             opened: Instant::now(),
@@ -85,14 +101,16 @@ pub struct EditorApp {
     gui_context: Option<GuiContext>,
     /// Recent smoothed VA points, oldest first.
     trajectory: VecDeque<Pos2>,
+    /// When the newest trajectory point was taken.
+    last_trajectory_point: Option<Instant>,
     /// The Style parameter mirrored for the landscape thread.
     style: Arc<AtomicU32>,
     /// Paints keyframes while the window is open; `None` while closed.
     worker: Option<LandscapeWorker>,
     /// Crossfade between keyframes; `None` until the first keyframe.
     morph: Option<Morph>,
-    /// The landscape as a GPU texture, re-uploaded while the morph moves.
-    texture: Option<egui::TextureHandle>,
+    /// Draws the morph on the GPU; `None` while the window is closed or the landscape is off.
+    layer: Option<LandscapeLayer>,
     /// Why there is no landscape, if there is none.
     landscape_status: String,
     /// When the previous frame was drawn, to drive the morph by time.
@@ -106,44 +124,42 @@ pub struct EditorApp {
 }
 
 impl EditorApp {
-    /// Takes new keyframes, advances the morph and refreshes the texture.
-    fn update_landscape(&mut self, ctx: &egui::Context) {
+    /// Takes new keyframes (handing each crossfade to the GPU once) and advances the morph.
+    fn update_landscape(&mut self) {
         let now = Instant::now();
         let elapsed = now.duration_since(self.last_frame).as_secs_f32();
         self.last_frame = now;
         self.style
             .store(self.params.seed.value().max(0) as u32, Ordering::Relaxed);
         let morph_seconds = self.params.morph_seconds.value();
-        let mut changed = false;
         match self.worker.as_ref().and_then(LandscapeWorker::latest) {
             Some(LandscapeUpdate::Keyframe(keyframe)) => {
-                match self.morph.as_mut() {
-                    Some(morph) => morph.retarget(keyframe.image),
-                    None => self.morph = Some(Morph::new(keyframe.image, morph_seconds)),
+                let morph = match self.morph.as_mut() {
+                    Some(morph) => {
+                        morph.retarget(keyframe.image);
+                        morph
+                    }
+                    None => self.morph.insert(Morph::new(keyframe.image, morph_seconds)),
+                };
+                if let Some(layer) = self.layer.as_mut() {
+                    layer.set_pictures(morph.from(), morph.to());
                 }
                 self.landscape_status.clear();
-                changed = true;
             }
             Some(LandscapeUpdate::Error(error)) => self.landscape_status = error,
             None => {}
         }
-        let Some(morph) = self.morph.as_mut() else {
-            return;
-        };
-        changed |= morph.is_moving();
-        morph.advance(elapsed, morph_seconds);
-        if changed || self.texture.is_none() {
-            let image = morph.current();
-            let size = [image.width() as usize, image.height() as usize];
-            let color = egui::ColorImage::from_rgb(size, image.as_raw());
-            match self.texture.as_mut() {
-                Some(texture) => texture.set(color, egui::TextureOptions::LINEAR),
-                None => {
-                    self.texture =
-                        Some(ctx.load_texture("landscape", color, egui::TextureOptions::LINEAR))
-                }
-            }
+        if let Some(morph) = self.morph.as_mut() {
+            morph.advance(elapsed, morph_seconds);
         }
+        if let Some(error) = self.layer.as_ref().and_then(LandscapeLayer::error) {
+            self.landscape_status = error;
+        }
+    }
+
+    /// Whether the landscape is on screen (a keyframe has arrived and the GPU layer works).
+    fn picture_shown(&self) -> bool {
+        self.layer.as_ref().is_some_and(LandscapeLayer::is_ready)
     }
 }
 
@@ -161,6 +177,7 @@ impl NiceEguiApp for EditorApp {
             self.landscape_status = format!("landscape off ({LANDSCAPE_SWITCH}=off)");
             return Ok(());
         }
+        self.layer = Some(LandscapeLayer::new());
         match LandscapeWorker::spawn(self.live.clone(), self.style.clone()) {
             Ok(worker) => self.worker = Some(worker),
             Err(error) => self.landscape_status = format!("landscape thread failed: {error}"),
@@ -172,7 +189,7 @@ impl NiceEguiApp for EditorApp {
         // Generation only runs while somebody is looking.
         self.worker = None;
         self.morph = None;
-        self.texture = None;
+        self.layer = None;
     }
 
     fn resized(&mut self, new_size: nice_plug_egui::baseview::WindowSize) {
@@ -184,12 +201,20 @@ impl NiceEguiApp for EditorApp {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut nice_plug_egui::Frame) {
         let va = self.live.va();
-        if self.trajectory.len() == TRAJECTORY_POINTS {
-            self.trajectory.pop_front();
+        let now = Instant::now();
+        if self
+            .last_trajectory_point
+            .is_none_or(|last| now.duration_since(last) >= TRAJECTORY_STEP)
+        {
+            if self.trajectory.len() == TRAJECTORY_POINTS {
+                self.trajectory.pop_front();
+            }
+            self.trajectory.push_back(Pos2::new(va.valence, va.arousal));
+            self.last_trajectory_point = Some(now);
         }
-        self.trajectory.push_back(Pos2::new(va.valence, va.arousal));
+        let va_now = Pos2::new(va.valence, va.arousal);
 
-        self.update_landscape(ui.ctx());
+        self.update_landscape();
         let Some(gui_context) = self.gui_context.as_ref() else {
             return;
         };
@@ -199,7 +224,7 @@ impl NiceEguiApp for EditorApp {
             .exact_size(SIDE_PANEL_WIDTH)
             .show(ui, |ui| {
                 let side = ui.available_width();
-                if let Some(picked) = va_pad(ui, &self.trajectory, side) {
+                if let Some(picked) = va_pad(ui, &self.trajectory, va_now, side) {
                     // Picking a mood by hand holds it: freeze on, then the pad drives the picture.
                     if !self.params.freeze.value() {
                         setter.begin_set_parameter(&self.params.freeze);
@@ -218,36 +243,42 @@ impl NiceEguiApp for EditorApp {
                     osc_section(ui, &self.params.osc, &mut self.osc_form);
                 });
             });
-        egui::CentralPanel::default()
-            .frame(egui::Frame::NONE.fill(Color32::BLACK))
-            .show(ui, |ui| {
-                let rect = ui.max_rect();
-                match self.texture.as_ref() {
-                    Some(texture) => {
-                        // The drift is a window over the 256 px keyframe: texture coordinates
-                        // only, no pixels are touched.
-                        let seconds = self.opened.elapsed().as_secs_f64();
-                        let view = drift_view(seconds, self.params.motion.value());
-                        let cover = cover_uv(rect.size());
-                        let [u0, v0] = view.map([cover.min.x, cover.min.y]);
-                        let [u1, v1] = view.map([cover.max.x, cover.max.y]);
-                        let uv = Rect::from_min_max(Pos2::new(u0, v0), Pos2::new(u1, v1));
-                        ui.painter().image(texture.id(), rect, uv, Color32::WHITE);
-                    }
-                    None => {
-                        let message = if self.landscape_status.is_empty() {
-                            "painting…"
-                        } else {
-                            self.landscape_status.as_str()
-                        };
-                        ui.centered_and_justified(|ui| {
-                            ui.add(egui::Label::new(message).wrap());
-                        });
-                    }
+        let picture_shown = self.picture_shown();
+        // The picture covers the whole panel: filling it black first would only double the
+        // drawing.
+        let frame = if picture_shown {
+            egui::Frame::NONE
+        } else {
+            egui::Frame::NONE.fill(Color32::BLACK)
+        };
+        egui::CentralPanel::default().frame(frame).show(ui, |ui| {
+            let rect = ui.max_rect();
+            match (self.layer.as_ref(), self.morph.as_ref()) {
+                (Some(layer), Some(morph)) if picture_shown => {
+                    // The drift is a window over the 256 px keyframe: texture coordinates
+                    // only, no pixels are touched.
+                    let seconds = self.opened.elapsed().as_secs_f64();
+                    let view = drift_view(seconds, self.params.motion.value());
+                    let cover = cover_uv(rect.size());
+                    let [u0, v0] = view.map([cover.min.x, cover.min.y]);
+                    let [u1, v1] = view.map([cover.max.x, cover.max.y]);
+                    let uv = Rect::from_min_max(Pos2::new(u0, v0), Pos2::new(u1, v1));
+                    layer.draw(ui, rect, uv, morph.progress());
                 }
-            });
+                _ => {
+                    let message = if self.landscape_status.is_empty() {
+                        "painting…"
+                    } else {
+                        self.landscape_status.as_str()
+                    };
+                    ui.centered_and_justified(|ui| {
+                        ui.add(egui::Label::new(message).wrap());
+                    });
+                }
+            }
+        });
         let morphing = self.morph.as_ref().is_some_and(Morph::is_moving);
-        let drifting = self.texture.is_some() && self.params.motion.value() > 0.0;
+        let drifting = picture_shown && self.params.motion.value() > 0.0;
         ui.ctx().request_repaint_after(if morphing {
             FRAME_INTERVAL
         } else if drifting {
@@ -436,9 +467,9 @@ fn osc_section(ui: &mut egui::Ui, config: &OscConfig, form: &mut OscForm) {
     ui.add(egui::Label::new(egui::RichText::new(status).color(colour)).wrap());
 }
 
-/// The circumplex: valence left to right, arousal bottom to top, the trajectory fading with age.
-/// Returns the mood under the pointer while it is clicked or dragged.
-fn va_pad(ui: &mut egui::Ui, trajectory: &VecDeque<Pos2>, side: f32) -> Option<Va> {
+/// The circumplex: valence left to right, arousal bottom to top, the trajectory fading with age
+/// and the mood `now` as a dot. Returns the mood under the pointer while it is clicked or dragged.
+fn va_pad(ui: &mut egui::Ui, trajectory: &VecDeque<Pos2>, now: Pos2, side: f32) -> Option<Va> {
     let side = side.max(80.0);
     let (rect, response) = ui.allocate_exact_size(Vec2::splat(side), egui::Sense::click_and_drag());
     let painter = ui.painter_at(rect);
@@ -460,9 +491,13 @@ fn va_pad(ui: &mut egui::Ui, trajectory: &VecDeque<Pos2>, side: f32) -> Option<V
             Stroke::new(2.0, Color32::from_rgba_unmultiplied(120, 200, 255, alpha)),
         );
     }
-    if let Some(now) = trajectory.back() {
-        painter.circle_filled(to_screen(*now), 6.0, Color32::from_rgb(255, 210, 90));
+    if let Some(last) = trajectory.back() {
+        painter.line_segment(
+            [to_screen(*last), to_screen(now)],
+            Stroke::new(2.0, Color32::from_rgb(120, 200, 255)),
+        );
     }
+    painter.circle_filled(to_screen(now), 6.0, Color32::from_rgb(255, 210, 90));
     let font = egui::FontId::proportional(12.0);
     let text = Color32::from_gray(160);
     let inset = Rect::from_min_max(rect.min + Vec2::splat(4.0), rect.max - Vec2::splat(4.0));

@@ -12,6 +12,7 @@ pub mod demo;
 mod editor;
 pub mod landscape;
 pub mod live;
+mod matmul;
 mod params;
 pub mod pretrained;
 pub mod survey;

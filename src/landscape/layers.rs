@@ -11,6 +11,8 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape
 use candle_nn::{Init, VarBuilder};
 use rayon::prelude::*;
 
+use crate::matmul::MatmulOnThisThread;
+
 /// Slope of the leaky ReLU used everywhere (the usual GAN choice).
 pub const LEAKY_SLOPE: f64 = 0.2;
 
@@ -59,8 +61,9 @@ impl Conv3x3 {
             .contiguous()?
             .apply_op1_no_bwd(&Im2col3x3)?
             .reshape((batch * height * width, 9 * channels))?;
+        // On the calling thread only: inference runs on one-thread pools (see `crate::matmul`).
         columns
-            .matmul(&self.weight)?
+            .apply_op2_no_bwd(&self.weight, &MatmulOnThisThread)?
             .reshape((batch, height, width, self.out_channels()))
     }
 

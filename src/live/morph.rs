@@ -62,6 +62,17 @@ impl Morph {
         t * t * (3.0 - 2.0 * t)
     }
 
+    /// Where the current morph started: a GPU crossfade draws `from` and `to` mixed by
+    /// [`Morph::progress`], which is what [`Morph::current`] computes on the CPU.
+    pub fn from(&self) -> &RgbImage {
+        &self.from
+    }
+
+    /// The newest keyframe, where the morph ends.
+    pub fn to(&self) -> &RgbImage {
+        &self.to
+    }
+
     /// Whether the picture is still changing.
     pub fn is_moving(&self) -> bool {
         self.progress() < 1.0
@@ -235,6 +246,9 @@ mod tests {
             100,
             "no jump on retarget"
         );
+        // What the editor's GPU crossfade mixes: the screen at retarget time, and the target.
+        assert_eq!(morph.from(), &flat(100));
+        assert_eq!(morph.to(), &flat(0));
         morph.advance(5.0, 2.0);
         assert_eq!(morph.current().get_pixel(0, 0)[0], 0);
         assert!(!morph.is_moving());

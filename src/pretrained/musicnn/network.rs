@@ -18,6 +18,7 @@
 use candle_core::Tensor;
 
 use super::{MusicnnOutput, EMBEDDING_DIM, MEL_BANDS, NETWORK_NAME, PATCH_FRAMES, TAG_COUNT};
+use crate::matmul::matmul;
 use crate::pretrained::{load_checked, PretrainedError};
 
 /// Batch-norm ε of `tf.compat.v1.layers.batch_normalization`.
@@ -423,59 +424,6 @@ impl Scratch {
             midend: std::array::from_fn(|_| vec![0.0; padded_frames * MIDEND_FILTERS]),
             pooled: vec![0.0; 2 * POOLED_CHANNELS],
         }
-    }
-}
-
-/// `dst (m × n, row stride dst_rs) = [dst +] lhs (m × k) · rhs (k × n, row-major)`, with `lhs`
-/// read through arbitrary strides, on the calling thread only. Bounds are checked first, so a
-/// wrong stride is a panic-free no-op in release and an assertion in the `ci` profile.
-#[allow(clippy::too_many_arguments)]
-fn matmul(
-    m: usize,
-    n: usize,
-    k: usize,
-    dst: &mut [f32],
-    dst_rs: usize,
-    accumulate: bool,
-    lhs: &[f32],
-    lhs_rs: usize,
-    lhs_cs: usize,
-    rhs: &[f32],
-) {
-    if m == 0 || n == 0 || k == 0 {
-        return;
-    }
-    let dst_end = (m - 1) * dst_rs + n;
-    let lhs_end = (m - 1) * lhs_rs + (k - 1) * lhs_cs + 1;
-    let in_bounds = dst_end <= dst.len() && lhs_end <= lhs.len() && k * n <= rhs.len();
-    debug_assert!(in_bounds, "musicnn matmul out of bounds");
-    if !in_bounds {
-        return;
-    }
-    // SAFETY: every index the product touches was checked against the slices above; `dst`
-    // does not alias `lhs` or `rhs` (distinct borrows).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            dst_rs as isize,
-            accumulate,
-            lhs.as_ptr(),
-            lhs_cs as isize,
-            lhs_rs as isize,
-            rhs.as_ptr(),
-            1,
-            n as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
     }
 }
 
