@@ -10,7 +10,7 @@ use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, NiceEguiApp,
 };
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,16 @@ use crate::va::summary::quadrant_label;
 use crate::va::Va;
 
 pub type MoodscapeEditor = EguiEditor<EditorApp>;
+
+/// Set once any editor window of this process has been built: `moodscape standalone` watches it,
+/// because nice-plug's standalone wrapper answers a window that failed to open by blocking
+/// forever without a reason.
+static WINDOW_BUILT: AtomicBool = AtomicBool::new(false);
+
+/// Whether an editor window of this process has been built.
+pub(crate) fn window_built() -> bool {
+    WINDOW_BUILT.load(Ordering::Acquire)
+}
 
 /// Smallest logical size at which the layout still reads.
 const MIN_SIZE: (f32, f32) = (640.0, 400.0);
@@ -171,6 +181,7 @@ impl NiceEguiApp for EditorApp {
         _frame: &mut nice_plug_egui::Frame,
     ) -> Result<(), nice_plug_egui::baseview::HandlerError> {
         self.gui_context = Some(nice_gui_ctx);
+        WINDOW_BUILT.store(true, Ordering::Release);
         self.last_frame = Instant::now();
         self.opened = self.last_frame;
         if self.landscape_off {

@@ -18,7 +18,7 @@
 
 mod common;
 
-use common::{start_xvfb, KillOnDrop};
+use common::{start_standalone_window, start_xvfb};
 use image::RgbImage;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -221,25 +221,7 @@ fn standalone_editor_shows_a_landscape_that_follows_the_mood() {
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_moodscape").to_string());
     std::fs::create_dir_all(&out_dir).unwrap();
     let (_xvfb, display) = start_xvfb(90..120);
-    let _standalone = KillOnDrop(
-        Command::new(&binary)
-            .args(["standalone", "--backend", "dummy"])
-            .env("DISPLAY", &display)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the standalone"),
-    );
-
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let window = loop {
-        let found = xdotool(&display, &["search", "--name", "Moodscape"]);
-        if let Some(id) = found.lines().next() {
-            break id.trim().to_string();
-        }
-        assert!(Instant::now() < deadline, "no Moodscape window appeared");
-        std::thread::sleep(Duration::from_millis(250));
-    };
+    let (_standalone, window) = start_standalone_window(&binary, &["--backend", "dummy"], &display);
     let geometry = window_geometry(&display, &window);
     assert!(
         geometry.2 > SIDE_PANEL_WIDTH + 100 && geometry.3 > 200,
@@ -247,6 +229,7 @@ fn standalone_editor_shows_a_landscape_that_follows_the_mood() {
     );
 
     // Wait for the first keyframe, so the editor is up and painting.
+    let deadline = Instant::now() + Duration::from_secs(60);
     let first_path = out_dir.join("editor-first.png");
     loop {
         let area = landscape_area(&screenshot(&display, &first_path), geometry);

@@ -9,7 +9,7 @@ mod common;
 
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +21,7 @@ use moodscape::live::{
 };
 use rosc::OscType;
 
-use common::{assert_osc_bundle, osc_arg, start_xvfb, KillOnDrop, OscReceiver};
+use common::{assert_osc_bundle, osc_arg, start_standalone_window, start_xvfb, OscReceiver};
 
 fn settings(port: u16, prefix: &str) -> OscSettings {
     OscSettings {
@@ -396,21 +396,18 @@ fn the_standalone_sends_the_same_messages() {
     let receiver = OscReceiver::bind();
     let (_xvfb, display) = start_xvfb(120..150);
     let target = format!("127.0.0.1:{}", receiver.port());
-    let _standalone = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_moodscape"))
-            .args([
-                "standalone",
-                "--osc",
-                &target,
-                "--osc-prefix",
-                "/standalone",
-            ])
-            .args(["--backend", "dummy"])
-            .env("DISPLAY", &display)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting the standalone"),
+    // Waits for the window (starting again if it never opens) before listening.
+    let (_standalone, _window) = start_standalone_window(
+        env!("CARGO_BIN_EXE_moodscape"),
+        &[
+            "--osc",
+            &target,
+            "--osc-prefix",
+            "/standalone",
+            "--backend",
+            "dummy",
+        ],
+        &display,
     );
     let deadline = Instant::now() + Duration::from_secs(40);
     let mut with_readouts = Vec::new();

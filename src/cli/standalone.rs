@@ -51,10 +51,44 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         display_reachable()?;
     }
     let argv = std::iter::once("moodscape standalone".to_string()).chain(args.wrapper_args);
+    if !asks_for_help {
+        watch_for_the_window();
+    }
     if nice_plug::prelude::nice_export_standalone_with_args::<crate::Moodscape, _>(argv) {
         Ok(())
     } else {
         anyhow::bail!("the standalone could not start an audio backend (try --backend dummy)")
+    }
+}
+
+/// How long the editor's window may take to appear (loading is quick; this allows a machine
+/// that is busy with other work).
+const WINDOW_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Exits with a reason if no editor window was built within [`WINDOW_TIMEOUT`]. Once in a while
+/// (seen about once in 40 starts under Xvfb) baseview fails to create the window, and nice-plug's
+/// wrapper then logs "No GUI available ... blocking indefinitely" and hangs with the error to
+/// itself until it is closed, which it cannot be.
+fn watch_for_the_window() {
+    let spawned = std::thread::Builder::new()
+        .name("moodscape-window-watch".into())
+        .spawn(|| {
+            let start = std::time::Instant::now();
+            while start.elapsed() < WINDOW_TIMEOUT {
+                if crate::editor::window_built() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            eprintln!(
+                "error: the standalone's window did not open within {} s (the windowing library \
+                 gave no reason); start it again",
+                WINDOW_TIMEOUT.as_secs()
+            );
+            std::process::exit(1);
+        });
+    if let Err(error) = spawned {
+        eprintln!("warning: cannot watch for the standalone's window: {error}");
     }
 }
 

@@ -916,6 +916,47 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// Starts `binary standalone ARGS` on `display` and waits for its window; returns the process
+/// and the window's id. A start whose window has not appeared after 30 s is killed and tried
+/// again, three starts at most: now and then (about once in 40 starts under Xvfb) baseview fails
+/// to create the window, and the standalone would only give up after a minute
+/// (`src/cli/standalone.rs`).
+pub fn start_standalone_window(binary: &str, args: &[&str], display: &str) -> (KillOnDrop, String) {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    const STARTS: usize = 3;
+    for start in 1..=STARTS {
+        let mut standalone = KillOnDrop(
+            Command::new(binary)
+                .arg("standalone")
+                .args(args)
+                .env("DISPLAY", display)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start the standalone"),
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let found = Command::new("xdotool")
+                .args(["search", "--name", "Moodscape"])
+                .env("DISPLAY", display)
+                .output()
+                .expect("xdotool is needed (apt-get install xdotool)");
+            if let Some(id) = String::from_utf8_lossy(&found.stdout).lines().next() {
+                return (standalone, id.trim().to_string());
+            }
+            if let Ok(Some(status)) = standalone.0.try_wait() {
+                panic!("the standalone exited before its window appeared ({status})");
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        eprintln!("start {start} of {STARTS}: no standalone window after 30 s; starting again");
+        drop(standalone);
+    }
+    panic!("no Moodscape window appeared in {STARTS} starts");
+}
+
 /// An Xvfb display of its own on the first free number in `displays` (each test binary takes
 /// its own range so parallel binaries never race for one display); killed when the guard drops.
 pub fn start_xvfb(displays: std::ops::Range<u32>) -> (KillOnDrop, String) {
