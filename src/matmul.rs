@@ -86,23 +86,25 @@ impl CustomOp2 for MatmulOnThisThread {
                 l2.shape()
             );
         }
-        let lhs = contiguous_slice(s1, l1)?;
-        let rhs = contiguous_slice(s2, l2)?;
+        let lhs = contiguous_f32(self.name(), s1, l1)?;
+        let rhs = contiguous_f32(self.name(), s2, l2)?;
         let mut out = vec![0f32; m * n];
         matmul(m, n, k, &mut out, n, false, lhs, k, 1, rhs);
         Ok((CpuStorage::F32(out), Shape::from((m, n))))
     }
 }
 
-/// The contiguous f32 data of a custom op's input.
-fn contiguous_slice<'a>(
+/// The contiguous f32 slice of the input of the custom op `name` (the candle ops of both the
+/// landscape networks and the pretrained ports).
+pub(crate) fn contiguous_f32<'a>(
+    name: &str,
     storage: &'a CpuStorage,
     layout: &Layout,
 ) -> candle_core::Result<&'a [f32]> {
     let data = storage.as_slice::<f32>()?;
     match layout.contiguous_offsets() {
         Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("matmul_on_this_thread needs contiguous inputs"),
+        None => candle_core::bail!("{name} needs a contiguous input"),
     }
 }
 

@@ -11,7 +11,7 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape
 use candle_nn::{Init, VarBuilder};
 use rayon::prelude::*;
 
-use crate::matmul::MatmulOnThisThread;
+use crate::matmul::{contiguous_f32, MatmulOnThisThread};
 
 /// Slope of the leaky ReLU used everywhere (the usual GAN choice).
 pub const LEAKY_SLOPE: f64 = 0.2;
@@ -109,11 +109,7 @@ fn nhwc_input<'a>(
     layout: &Layout,
 ) -> Result<(&'a [f32], [usize; 4])> {
     let (b, h, w, c) = layout.shape().dims4()?;
-    let data = storage.as_slice::<f32>()?;
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok((&data[start..end], [b, h, w, c])),
-        None => candle_core::bail!("{name} needs a contiguous input"),
-    }
+    Ok((contiguous_f32(name, storage, layout)?, [b, h, w, c]))
 }
 
 /// im2col for a 3×3, zero-padded convolution: `(B, H, W, C)` to `(B, H, W, 9·C)`, each output row

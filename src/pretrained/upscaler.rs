@@ -18,6 +18,7 @@ use std::collections::HashMap;
 
 use super::{load_checked, PretrainedError};
 use crate::landscape::layers::Conv3x3;
+use crate::matmul::contiguous_f32;
 
 /// The network's name in error messages.
 const NETWORK: &str = "Real-ESRGAN upscaler";
@@ -238,19 +239,6 @@ impl CustomOp2 for PixelShuffleAddNearest {
             }
         }
         Ok((CpuStorage::F32(out), Shape::from((b, oh, ow, 3))))
-    }
-}
-
-/// The contiguous f32 slice of a custom op's input.
-fn contiguous_f32<'a>(
-    name: &str,
-    storage: &'a CpuStorage,
-    layout: &Layout,
-) -> candle_core::Result<&'a [f32]> {
-    let data = storage.as_slice::<f32>()?;
-    match layout.contiguous_offsets() {
-        Some((start, end)) => Ok(&data[start..end]),
-        None => candle_core::bail!("{name} needs a contiguous input"),
     }
 }
 
