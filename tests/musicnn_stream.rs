@@ -153,6 +153,36 @@ fn hostile_input_gives_finite_outputs_and_silence_sits_at_the_floor() {
 }
 
 #[test]
+fn quiet_patches_can_skip_the_network_without_moving_the_others() {
+    // Music, 6 s of digital silence, music: with the skip, the silent patches vanish and the
+    // music patches keep their times and outputs exactly.
+    let net = network();
+    let mut audio = music(44_100.0, 2, 6.0);
+    audio.extend(std::iter::repeat_n(0.0, 44_100 * 2 * 6));
+    audio.extend(music(44_100.0, 2, 6.0));
+    let all = run(
+        &mut MusicnnStream::new(net.clone(), 44_100.0, 2, 3.0),
+        &audio,
+        512,
+    );
+    let mut skipping = MusicnnStream::new(net, 44_100.0, 2, 3.0);
+    skipping.skip_patches_below_db(-60.0);
+    let kept = run(&mut skipping, &audio, 512);
+    let loud: Vec<&MusicnnPatch> = all.iter().filter(|p| p.rms_db >= -60.0).collect();
+    assert!(
+        all.len() > loud.len() && !loud.is_empty(),
+        "the test audio needs both silent and loud patches: {} of {}",
+        loud.len(),
+        all.len()
+    );
+    assert_eq!(kept.len(), loud.len());
+    for (kept, loud) in kept.iter().zip(loud) {
+        assert_eq!(kept.t_end, loud.t_end);
+        assert_eq!(kept.output.embedding, loud.output.embedding);
+    }
+}
+
+#[test]
 fn streamed_patches_equal_the_offline_path_away_from_the_start() {
     let net = network();
     let audio = music(16_000.0, 1, 9.1);

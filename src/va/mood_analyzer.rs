@@ -114,8 +114,12 @@ impl MoodAnalyzer {
         let channels = channels.max(1);
         let window_seconds = f64::from(engine.config().window_seconds);
         Self {
-            stream: network
-                .map(|net| MusicnnStream::new(net, input_rate, channels, PATCH_HOP_SECONDS)),
+            stream: network.map(|net| {
+                let mut stream = MusicnnStream::new(net, input_rate, channels, PATCH_HOP_SECONDS);
+                // Patches of silence are dropped below: skip their forward pass too.
+                stream.skip_patches_below_db(SILENCE_THRESHOLD_DB);
+                stream
+            }),
             patches: PatchWindow::new(),
             gate: SilenceGate::new(input_rate, channels),
             window_seconds,

@@ -52,6 +52,10 @@ struct PatchMaker {
     hop_frames: usize,
     /// The ring unrolled into time order for the network.
     patch_mel: Vec<f32>,
+    /// Patches quieter than this (dB RMS) skip the network and are not emitted: the mood
+    /// analyser drops them anyway, and on a stopped transport the forward pass is most of the
+    /// analysis thread's work. `None` emits every patch (the trainer's extraction).
+    skip_below_db: Option<f32>,
 }
 
 impl PatchMaker {
@@ -117,6 +121,12 @@ impl PatchMaker {
         } else {
             RMS_FLOOR_DB
         };
+        if self
+            .skip_below_db
+            .is_some_and(|threshold| rms_db < threshold)
+        {
+            return;
+        }
         // The network only fails on wrongly sized input, which the ring rules out.
         let Ok(outputs) = self.network.forward(&self.patch_mel, 1) else {
             return;
@@ -184,8 +194,15 @@ impl MusicnnStream {
                 frames_until_patch: PATCH_FRAMES,
                 hop_frames,
                 patch_mel: vec![0.0; PATCH_FRAMES * MEL_BANDS],
+                skip_below_db: None,
             },
         }
+    }
+
+    /// From now on, patches quieter than `threshold_db` (RMS over the patch, dB) are neither
+    /// run through the network nor emitted; their time still passes.
+    pub fn skip_patches_below_db(&mut self, threshold_db: f32) {
+        self.patches.skip_below_db = Some(threshold_db);
     }
 
     /// Frames (16 ms each) between two patches.
