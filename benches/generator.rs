@@ -6,8 +6,8 @@
 //!   the CPU) against nearest upsampling + im2col matmul convolution of the same shapes.
 //!
 //! - the learned 4× upscaler (Real-ESRGAN animevideov3) per 64→256 picture on one thread, against
-//!   the generator's time and a bicubic resize of the same picture (goal: ≤ 0.5 s), and one of
-//!   its convolutions through candle's matmul against the one-thread gemm it uses.
+//!   the generator's time and a bicubic resize of the same picture (goal: ≤ 0.5 s), and its 16
+//!   body convolutions through candle's matmul against the one-thread gemm they use.
 //!
 //! Run with `cargo bench --bench generator`.
 

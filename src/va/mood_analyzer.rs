@@ -116,7 +116,8 @@ impl MoodAnalyzer {
         Self {
             stream: network.map(|net| {
                 let mut stream = MusicnnStream::new(net, input_rate, channels, PATCH_HOP_SECONDS);
-                // Patches of silence are dropped below: skip their forward pass too.
+                // A patch of silence says nothing about the music around it: the stream neither
+                // runs the network on it nor emits it.
                 stream.skip_patches_below_db(SILENCE_THRESHOLD_DB);
                 stream
             }),
@@ -164,16 +165,14 @@ impl MoodAnalyzer {
         self.frames_in += (samples.len() / self.format.1) as u64;
         let patches = &mut self.patches;
         if let Some(stream) = self.stream.as_mut() {
+            // Only patches of music arrive here (see `new`).
             stream.push_interleaved(samples, |patch| {
-                // A patch of silence says nothing about the music around it.
-                if patch.rms_db >= SILENCE_THRESHOLD_DB {
-                    patches.push(
-                        patch.t_end,
-                        patch.rms_db,
-                        &patch.output.embedding,
-                        &patch.output.taggram,
-                    );
-                }
+                patches.push(
+                    patch.t_end,
+                    patch.rms_db,
+                    &patch.output.embedding,
+                    &patch.output.taggram,
+                );
             });
         }
         let (gate, row, window, engine_only, start) = (
