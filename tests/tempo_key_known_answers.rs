@@ -138,10 +138,11 @@ impl Style {
         self != Style::PianoOnly
     }
 
-    /// Tempi tested: 60-200 in 7 BPM steps (half-time: felt 60-130, see the module comment).
-    fn tempi(self) -> Vec<f32> {
+    /// Tempi tested: from `first` to 200 in `step` BPM steps (half-time: felt tempi to 130, see
+    /// the module comment).
+    fn tempi(self, first: usize, step: usize) -> Vec<f32> {
         let top = if self == Style::HalfTime { 130 } else { 200 };
-        (60..=top).step_by(7).map(|b| b as f32).collect()
+        (first..=top).step_by(step).map(|b| b as f32).collect()
     }
 }
 
@@ -315,15 +316,41 @@ impl TempoCase {
     }
 }
 
-fn run_tempo_suite() -> Vec<TempoCase> {
+/// Which tempi and seeds a suite run uses.
+#[derive(Clone, Copy)]
+struct Grid {
+    /// First tempo (BPM).
+    first: usize,
+    /// Step between tempi (BPM).
+    step: usize,
+    /// Added to every case's noise and humanising seed.
+    seed: u64,
+}
+
+/// The suite the estimator's thresholds were chosen on.
+const TUNING_GRID: Grid = Grid {
+    first: 60,
+    step: 7,
+    seed: 11,
+};
+
+/// Tempi and seeds that no threshold was chosen on: other tempi in 5 BPM steps, other noise and
+/// humanising.
+const HELD_OUT_GRID: Grid = Grid {
+    first: 64,
+    step: 5,
+    seed: 9011,
+};
+
+fn run_tempo_suite(grid: Grid) -> Vec<TempoCase> {
     let mut cases = Vec::new();
     let mut counter = 0usize;
     for style in STYLES {
-        for bpm in style.tempi() {
+        for bpm in style.tempi(grid.first, grid.step) {
             for noisy in [false, true] {
                 let rate = RATES[counter % RATES.len()];
                 counter += 1;
-                let signal = render(style, bpm, rate, noisy, counter as u64 + 11);
+                let signal = render(style, bpm, rate, noisy, counter as u64 + grid.seed);
                 let summary = summarize(&signal, rate);
                 cases.push(TempoCase {
                     style,
@@ -339,9 +366,9 @@ fn run_tempo_suite() -> Vec<TempoCase> {
     cases
 }
 
-#[test]
-fn tempo_known_answers_across_styles_rates_and_noise() {
-    let cases = run_tempo_suite();
+/// Prints the per-style table and the misses; returns (share within 4 %, octave errors on drum
+/// styles).
+fn report(cases: &[TempoCase]) -> (f32, usize) {
     println!("| style | cases | within 4 % | off by 2x or 1/2 | other | mean pulse clarity |");
     println!("|---|---|---|---|---|---|");
     for style in STYLES {
@@ -383,20 +410,24 @@ fn tempo_known_answers_across_styles_rates_and_noise() {
         .filter(|c| c.style.has_drums() && c.octave_error())
         .count();
     println!("octave errors on drum styles: {drum_octave_errors}");
-    // The goal is >= 95 % within 4 % and no octave errors on drums; the estimator does
-    // not reach it yet (syncopated breakbeats and the fastest backbeats still halve; see the
-    // table). These floors pin what it reaches so that a regression fails, against 36 % within
-    // 4 % and 132 octave errors before the ensemble estimator.
-    assert!(share >= 0.58, "only {:.1} % within 4 %", 100.0 * share);
-    assert!(
-        drum_octave_errors <= 66,
-        "{drum_octave_errors} octave errors on drum styles"
-    );
+    (share, drum_octave_errors)
+}
+
+/// The goals: at least 95 % within 4 % and no octave error on a drum style.
+fn assert_goals(cases: &[TempoCase]) {
+    let (share, drum_octave_errors) = report(cases);
+    assert!(share >= 0.95, "only {:.1} % within 4 %", 100.0 * share);
+    assert_eq!(drum_octave_errors, 0, "octave errors on drum styles");
+    // Every style on its own, so that one style's gain cannot hide another's loss. The
+    // syncopated breakbeat's misses are 4:3 readings at 74-102 BPM (the autocorrelation's pick
+    // is the dotted eighth; no binary level of it fits the grid).
     for (style, floor) in [
-        (Style::FourOnTheFloor, 0.9),
-        (Style::HalfTime, 0.85),
-        (Style::SwungEighths, 0.75),
-        (Style::RockBackbeat, 0.55),
+        (Style::FourOnTheFloor, 0.95),
+        (Style::RockBackbeat, 0.95),
+        (Style::HalfTime, 0.95),
+        (Style::SwungEighths, 0.95),
+        (Style::Breakbeat, 0.7),
+        (Style::PianoOnly, 0.95),
     ] {
         let of_style: Vec<&TempoCase> = cases.iter().filter(|c| c.style == style).collect();
         let within = of_style.iter().filter(|c| c.within()).count() as f32;
@@ -407,6 +438,16 @@ fn tempo_known_answers_across_styles_rates_and_noise() {
             of_style.len()
         );
     }
+}
+
+#[test]
+fn tempo_known_answers_across_styles_rates_and_noise() {
+    assert_goals(&run_tempo_suite(TUNING_GRID));
+}
+
+#[test]
+fn tempo_known_answers_hold_on_tempi_and_seeds_not_tuned_on() {
+    assert_goals(&run_tempo_suite(HELD_OUT_GRID));
 }
 
 #[test]

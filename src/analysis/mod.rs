@@ -25,7 +25,7 @@
 //! | `level_loudness_lufs` | ITU-R BS.1770 K-weighted loudness with absolute (-70) and relative (-10 LU) gating over 400 ms blocks (75 % overlap); the mono downmix counts as dual mono, so a -20 dBFS 1 kHz sine reads -20 LUFS |
 //! | `level_range_db` | spread (95th - 10th percentile) of the gated 400 ms block loudness, relative gate -20 LU (EBU 3342 on short blocks) |
 //! | `level_crest_db` | crest factor: sample peak over RMS of the window (dB); 0 in silence |
-//! | `rhythm_tempo_bpm` | beat period from an ensemble of two onset autocorrelations (0.25 x the positive log-mel flux's + 0.75 x that of the energy onsets, the positive rises of linear frame amplitude); each ACF peak scored by a log-normal prior (120 BPM, 0.7 octave) times the mean ACF at its first 2 multiples; the pick then moves to half its period (at most twice, up to 210 BPM) while the ACF there keeps >= 0.5 of the peak; refined with parabolic interpolation at the period's multiples; needs 3 s of signal; 0 when aperiodic. Half-time grooves read their felt pulse (the kick-snare alternation), not the notated tempo |
+//! | `rhythm_tempo_bpm` | beat period from an ensemble of two onset autocorrelations (0.25 x the positive log-mel flux's + 0.75 x that of the energy onsets, the positive rises of linear frame amplitude); each ACF peak scored by a log-normal prior (120 BPM, 0.7 octave) times the mean ACF at its first 2 multiples; the pick then moves to half its period (at most twice, up to 210 BPM) while the ACF there keeps >= 0.5 of the peak; refined with parabolic interpolation at the period's multiples; then the metrical level: among the pick's binary multiples (50-215 BPM), the fastest whose grid finds a low-band accent (the 3 mel bands below 1 kHz that rose most, each floored 9 dB under its recent peak) in >= 70 % of its slots while the grid at half its period fills >= 8 points fewer, else the pick; needs 3 s of signal; 0 when aperiodic. Half-time grooves read their felt pulse (the kick-snare alternation), not the notated tempo |
 //! | `rhythm_pulse_clarity` | that mixed normalised autocorrelation at the chosen period (0..1) |
 //! | `rhythm_onset_rate_hz` | onsets per second: onset-envelope peaks (local maxima over +-2 frames above mean + 1 std) |
 //! | `rhythm_ioi_cv` | rhythm (ir)regularity: coefficient of variation of inter-onset intervals; 0 with under 3 onsets |
@@ -86,7 +86,7 @@ use self::spectral::{col, FrameAnalyzer, FRAME_LEN, HOP_LEN, N_CHROMA};
 pub const INTERNAL_RATE: u32 = 22_050;
 
 /// Bumped whenever the meaning or order of `FeatureSummary::values` changes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Pitch-class names, index = pitch class (0 = C).
 pub const PITCH_CLASS_NAMES: [&str; 12] = [
@@ -300,6 +300,9 @@ struct Core {
     frame_ring: RowRing,
     /// Per-hop levels over the window (see `HOP_*` columns).
     level_ring: RowRing,
+    /// Per-frame low-band accent over the window (the tempo's metrical level; not a summary
+    /// feature).
+    accent_ring: RowRing,
     /// YIN contour over the window (MIDI, 0 = unvoiced).
     pitch_ring: RowRing,
     /// Frames analysed since the start (for the YIN schedule).
@@ -373,6 +376,7 @@ impl Analyzer {
             yin: Yin::new(INTERNAL_RATE as f32),
             frame_ring: RowRing::new(col::COUNT, window_frames),
             level_ring: RowRing::new(3, window_frames),
+            accent_ring: RowRing::new(1, window_frames),
             pitch_ring: RowRing::new(1, window_frames.div_ceil(YIN_EVERY)),
             frame_count: 0,
             summaries_emitted: 0,
@@ -419,6 +423,7 @@ impl Analyzer {
         core.frames.reset();
         core.frame_ring.clear();
         core.level_ring.clear();
+        core.accent_ring.clear();
         core.pitch_ring.clear();
         core.frame_count = 0;
         core.summaries_emitted = 0;
@@ -475,6 +480,7 @@ impl Core {
         self.hop_levels = [0.0; 3];
         let row = self.frame_ring.push();
         self.frames.analyze(&self.signal, row);
+        self.accent_ring.push()[0] = self.frames.accent;
         if self.frame_count.is_multiple_of(YIN_EVERY as u64) {
             let midi = self.yin.estimate(&self.signal).map_or(0.0, hz_to_midi);
             self.pitch_ring.push()[0] = midi;
@@ -551,6 +557,7 @@ impl Core {
         let rhythm = self.rhythm.analyze(
             self.frame_ring.column(col::FLUX),
             self.frame_ring.column(col::RMS_DB),
+            self.accent_ring.column(0),
         );
         let key = tonal::estimate_key(&mean_chroma);
         let harmony = tonal::harmonic_change(

@@ -1,5 +1,6 @@
 //! Tempo, pulse clarity and onset statistics from the onset-strength envelope (the per-frame
-//! positive log-mel flux) and the frame levels (for the energy onsets).
+//! positive log-mel flux), the frame levels (for the energy onsets) and the low-band accent (for
+//! the metrical level).
 
 use super::ring::dot;
 
@@ -24,6 +25,17 @@ const COMB_MULTIPLES: usize = 2;
 const DOUBLE_TEMPO_RATIO: f32 = 0.5;
 /// ...and it does not exceed this tempo.
 const DOUBLE_TEMPO_MAX_BPM: f32 = 210.0;
+/// Slowest beat the metrical step may choose (BPM).
+const MIN_BEAT_BPM: f32 = 50.0;
+/// Fastest beat the metrical step may choose (BPM).
+const MAX_BEAT_BPM: f32 = 215.0;
+/// A grid slot holds an accent when its accent reaches this share of the reference accent (the
+/// window's 95th percentile: the height of its strong onsets).
+const FILLED_SHARE: f32 = 0.3;
+/// A pulse level is the beat when at least this share of its slots hold an accent...
+const BEAT_FILL: f32 = 0.7;
+/// ...and the grid at half its period fills this share fewer of its slots.
+const GRID_CONTRAST: f32 = 0.08;
 
 /// What the rhythm analysis reports for one window.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -48,6 +60,10 @@ pub struct RhythmAnalyzer {
     energy: Vec<f32>,
     /// Normalised autocorrelation of the energy onsets by lag.
     energy_acf: Vec<f32>,
+    /// Low-band accent per frame, for the metrical level.
+    accent: Vec<f32>,
+    /// Scratch for the reference accent's percentile.
+    sorted: Vec<f32>,
     /// Unbiased, normalised autocorrelation by lag.
     acf: Vec<f32>,
     /// Frame indices of detected onsets.
@@ -61,6 +77,8 @@ impl RhythmAnalyzer {
             centred: Vec::with_capacity(max_frames),
             energy: Vec::with_capacity(max_frames),
             energy_acf: Vec::with_capacity(max_frames),
+            accent: Vec::with_capacity(max_frames),
+            sorted: Vec::with_capacity(max_frames),
             acf: Vec::with_capacity(max_frames),
             onsets: Vec::with_capacity(max_frames),
         }
@@ -70,19 +88,21 @@ impl RhythmAnalyzer {
         60.0 * self.frame_rate / lag
     }
 
-    /// Analyses a window: the onset envelope (positive log-mel flux) and the frame levels (dB),
-    /// oldest frame first.
+    /// Analyses a window: the onset envelope (positive log-mel flux), the frame levels (dB) and
+    /// the low-band accent, oldest frame first.
     ///
     /// The beat period comes from an ensemble of two autocorrelations: of the flux, which sees
     /// every onset however quiet (hats, piano notes), and of the energy onsets (rises of the
     /// linear frame amplitude), which see the loud accents that carry the beat (kick, snare) and
     /// hardly the hats. Each ACF peak is a candidate period, scored by a log-normal tempo prior
     /// times the comb evidence at its first multiples; the pick then moves to half its period
-    /// (at most twice) while the ACF there keeps [`DOUBLE_TEMPO_RATIO`] of the peak.
+    /// (at most twice) while the ACF there keeps [`DOUBLE_TEMPO_RATIO`] of the peak. Last, the
+    /// accents' grid settles the metrical level ([`Self::metrical_level`]).
     pub fn analyze(
         &mut self,
         envelope: impl Iterator<Item = f32>,
         level_db: impl Iterator<Item = f32>,
+        accent: impl Iterator<Item = f32>,
     ) -> RhythmStats {
         self.centred.clear();
         self.centred.extend(envelope);
@@ -117,6 +137,9 @@ impl RhythmAnalyzer {
             previous = Some(amplitude);
         }
         self.energy.resize(n, 0.0);
+        self.accent.clear();
+        self.accent.extend(accent.take(n));
+        self.accent.resize(n, 0.0);
 
         // Unbiased autocorrelations up to three quarters of the window, each normalised by its
         // lag 0, mixed with the energy onsets' weight (renormalised when one is flat).
@@ -173,12 +196,79 @@ impl RhythmAnalyzer {
                 _ => break,
             }
         }
+        let period = self.metrical_level(period);
         RhythmStats {
             tempo_bpm: self.lag_to_bpm(period),
             pulse_clarity: clarity.clamp(0.0, 1.0),
             onset_rate_hz,
             ioi_cv,
         }
+    }
+
+    /// The beat among the pick's binary multiples and divisions (the metrical level).
+    ///
+    /// The autocorrelation finds the pulse's period well but not its level: its pick is the
+    /// beat, half of it or twice it, which the tempo prior decides by closeness to 120 BPM. Here
+    /// the grid decides instead. Each level's grid is laid over the low-band accents (kick,
+    /// snare body, bass and chords; hi-hats barely reach them) at its best phase: the beat is
+    /// the fastest level that finds an accent in at least [`BEAT_FILL`] of its slots while the
+    /// grid at half its period finds one clearly less often ([`GRID_CONTRAST`]). Drums and
+    /// sparse parts have that step between the beat and its subdivision. A stream of notes
+    /// (8th-note strings, strumming, most recorded mixes) fills every level alike, and then the
+    /// pick stands.
+    fn metrical_level(&mut self, period: f32) -> f32 {
+        let n = self.accent.len();
+        self.sorted.clear();
+        self.sorted.extend_from_slice(&self.accent);
+        let reference = *self
+            .sorted
+            .select_nth_unstable_by(n * 95 / 100, f32::total_cmp)
+            .1;
+        if reference <= 0.0 {
+            return period;
+        }
+        let threshold = FILLED_SHARE * reference;
+        for k in [-2i32, -1, 0, 1, 2] {
+            let level = period * 2f32.powi(k);
+            if !(MIN_BEAT_BPM..=MAX_BEAT_BPM).contains(&self.lag_to_bpm(level)) {
+                continue;
+            }
+            let fill = self.slot_fill(level, threshold);
+            if fill >= BEAT_FILL {
+                let subdivision_fill = self.slot_fill(level / 2.0, threshold);
+                return if fill - subdivision_fill >= GRID_CONTRAST {
+                    level
+                } else {
+                    period
+                };
+            }
+        }
+        period
+    }
+
+    /// Share of the slots of a pulse grid with period `period` (frames), laid at the phase that
+    /// collects the most accent, whose accent (the highest within a frame of the slot) reaches
+    /// `threshold`.
+    fn slot_fill(&self, period: f32, threshold: f32) -> f32 {
+        let n = self.accent.len();
+        let mut best = (f32::MIN, 0.0);
+        for phase in 0..period.ceil() as usize {
+            let (mut sum, mut filled, mut slots) = (0.0f32, 0usize, 0usize);
+            let mut t = phase as f32;
+            while (t.round() as usize) < n {
+                let centre = t.round() as usize;
+                let around = &self.accent[centre.saturating_sub(1)..(centre + 2).min(n)];
+                let value = around.iter().fold(0.0f32, |m, &a| m.max(a));
+                sum += value;
+                filled += usize::from(value >= threshold);
+                slots += 1;
+                t += period;
+            }
+            if slots > 0 && sum > best.0 {
+                best = (sum, filled as f32 / slots as f32);
+            }
+        }
+        best.1
     }
 
     /// Mean ACF (negative values counted as 0) at the first [`COMB_MULTIPLES`] multiples of

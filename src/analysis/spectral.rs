@@ -76,6 +76,8 @@ struct MelFilter {
     start: usize,
     /// Weights for bins `start..start + weights.len()`.
     weights: Vec<f32>,
+    /// Centre frequency (Hz).
+    centre_hz: f32,
 }
 
 /// Everything one STFT frame needs, planned once.
@@ -117,7 +119,31 @@ pub struct FrameAnalyzer {
     peaks: Vec<(f32, f32)>,
     /// Whether `prev_log_mel` holds a real frame yet.
     has_previous: bool,
+    /// Mel bands below [`ACCENT_TOP_HZ`]: the bands of kick, snare body, bass and chords, where
+    /// hi-hats and cymbals put little energy.
+    accent_bands: usize,
+    /// Per accent band, a peak hold of its level (dB) that decays by [`ACCENT_PEAK_DECAY_DB`] a
+    /// frame: the floor under each band follows what the band has recently played.
+    accent_peak: Vec<f32>,
+    /// Per accent band, last frame's level after the floor.
+    accent_previous: Vec<f32>,
+    /// This frame's accent, for the tempo's metrical level: the mean rise (dB) of the
+    /// [`ACCENT_TOP_BANDS`] accent bands that rose most, each band's level floored
+    /// [`ACCENT_RANGE_DB`] under its recent peak. Only what is loud for its band counts (a
+    /// hi-hat's faint low end stays under the floor), and one new note counts as much as a chord
+    /// (the few bands it rises in, not how many).
+    pub accent: f32,
 }
+
+/// Top of the accent bands (Hz).
+const ACCENT_TOP_HZ: f32 = 1000.0;
+/// Range under a band's recent peak in which rises count as accents (dB).
+const ACCENT_RANGE_DB: f32 = 9.0;
+/// How many of the bands that rose most make the accent: a note's fundamental and first
+/// partials.
+const ACCENT_TOP_BANDS: usize = 3;
+/// Decay of the accent bands' peak hold (dB per frame).
+const ACCENT_PEAK_DECAY_DB: f32 = 0.1;
 
 impl FrameAnalyzer {
     pub fn new(sample_rate: f32) -> Self {
@@ -132,6 +158,11 @@ impl FrameAnalyzer {
             .map(|k| k as f32 * sample_rate / FRAME_LEN as f32)
             .collect();
         let mel_filters = slaney_mel_filters(sample_rate, &bin_hz);
+        let accent_bands = mel_filters
+            .iter()
+            .filter(|f| f.centre_hz < ACCENT_TOP_HZ)
+            .count()
+            .max(1);
         let mut dct = vec![0.0; N_MFCC * N_MELS];
         for k in 0..N_MFCC {
             let scale = if k == 0 {
@@ -186,11 +217,18 @@ impl FrameAnalyzer {
             contrast_bands,
             peaks: Vec::with_capacity(N_BINS),
             has_previous: false,
+            accent_bands,
+            accent_peak: vec![-200.0; accent_bands],
+            accent_previous: vec![-200.0; accent_bands],
+            accent: 0.0,
         }
     }
 
     pub fn reset(&mut self) {
         self.has_previous = false;
+        self.accent_peak.fill(-200.0);
+        self.accent_previous.fill(-200.0);
+        self.accent = 0.0;
     }
 
     /// Analyses the latest `FRAME_LEN` samples into `row` (length [`col::COUNT`]).
@@ -306,6 +344,22 @@ impl FrameAnalyzer {
         } else {
             0.0
         };
+        let mut largest = [0.0f32; ACCENT_TOP_BANDS];
+        for b in 0..self.accent_bands {
+            let level = self.log_mel[b];
+            let peak = (self.accent_peak[b] - ACCENT_PEAK_DECAY_DB).max(level);
+            self.accent_peak[b] = peak;
+            let floored = level.max(peak - ACCENT_RANGE_DB);
+            if self.has_previous {
+                let rise = (floored - self.accent_previous[b]).max(0.0);
+                if rise > largest[ACCENT_TOP_BANDS - 1] {
+                    largest[ACCENT_TOP_BANDS - 1] = rise;
+                    largest.sort_unstable_by(|a, b| b.total_cmp(a));
+                }
+            }
+            self.accent_previous[b] = floored;
+        }
+        self.accent = largest.iter().sum::<f32>() / ACCENT_TOP_BANDS as f32;
         self.prev_log_mel.copy_from_slice(&self.log_mel);
         self.has_previous = true;
     }
@@ -475,7 +529,11 @@ fn slaney_mel_filters(sample_rate: f32, bin_hz: &[f32]) -> Vec<MelFilter> {
                     w.max(0.0) * norm
                 })
                 .collect();
-            MelFilter { start, weights }
+            MelFilter {
+                start,
+                weights,
+                centre_hz: centre,
+            }
         })
         .collect()
 }
