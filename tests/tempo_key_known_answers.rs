@@ -419,14 +419,15 @@ fn assert_goals(cases: &[TempoCase]) {
     assert!(share >= 0.95, "only {:.1} % within 4 %", 100.0 * share);
     assert_eq!(drum_octave_errors, 0, "octave errors on drum styles");
     // Every style on its own, so that one style's gain cannot hide another's loss. The
-    // syncopated breakbeat's misses are 4:3 readings at 74-102 BPM (the autocorrelation's pick
-    // is the dotted eighth; no binary level of it fits the grid).
+    // syncopated breakbeat's misses are 2:3 and 4:3 readings at 88-104 BPM (the
+    // autocorrelation's pick is a dotted value, and neither its binary levels nor the bar's fit
+    // the grid).
     for (style, floor) in [
         (Style::FourOnTheFloor, 0.95),
         (Style::RockBackbeat, 0.95),
         (Style::HalfTime, 0.95),
         (Style::SwungEighths, 0.95),
-        (Style::Breakbeat, 0.7),
+        (Style::Breakbeat, 0.8),
         (Style::PianoOnly, 0.95),
     ] {
         let of_style: Vec<&TempoCase> = cases.iter().filter(|c| c.style == style).collect();

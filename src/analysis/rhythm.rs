@@ -196,7 +196,13 @@ impl RhythmAnalyzer {
                 _ => break,
             }
         }
-        let period = self.metrical_level(period);
+        let period = match self.metrical_level(period) {
+            Some(level) => level,
+            None => self
+                .bar_period(min_lag)
+                .and_then(|bar| self.metrical_level(bar))
+                .unwrap_or(period),
+        };
         RhythmStats {
             tempo_bpm: self.lag_to_bpm(period),
             pulse_clarity: clarity.clamp(0.0, 1.0),
@@ -215,8 +221,9 @@ impl RhythmAnalyzer {
     /// grid at half its period finds one clearly less often ([`GRID_CONTRAST`]). Drums and
     /// sparse parts have that step between the beat and its subdivision. A stream of notes
     /// (8th-note strings, strumming, most recorded mixes) fills every level alike, and then the
-    /// pick stands.
-    fn metrical_level(&mut self, period: f32) -> f32 {
+    /// pick stands. `None` when no level fills its grid (the pick may be a dotted value: the
+    /// caller then tries the bar's divisions).
+    fn metrical_level(&mut self, period: f32) -> Option<f32> {
         let n = self.accent.len();
         self.sorted.clear();
         self.sorted.extend_from_slice(&self.accent);
@@ -225,7 +232,7 @@ impl RhythmAnalyzer {
             .select_nth_unstable_by(n * 95 / 100, f32::total_cmp)
             .1;
         if reference <= 0.0 {
-            return period;
+            return Some(period);
         }
         let threshold = FILLED_SHARE * reference;
         for k in [-2i32, -1, 0, 1, 2] {
@@ -236,14 +243,29 @@ impl RhythmAnalyzer {
             let fill = self.slot_fill(level, threshold);
             if fill >= BEAT_FILL {
                 let subdivision_fill = self.slot_fill(level / 2.0, threshold);
-                return if fill - subdivision_fill >= GRID_CONTRAST {
+                return Some(if fill - subdivision_fill >= GRID_CONTRAST {
                     level
                 } else {
                     period
-                };
+                });
             }
         }
-        period
+        None
+    }
+
+    /// The strongest autocorrelation peak between 1.5 and 4.5 s: the bar, whose binary divisions
+    /// hold the beat when the pick was a dotted or triplet value.
+    fn bar_period(&self, min_lag: usize) -> Option<f32> {
+        let lo = ((1.5 * self.frame_rate) as usize).max(min_lag).max(1);
+        let hi = ((4.5 * self.frame_rate) as usize).min(self.acf.len().saturating_sub(2));
+        (lo..=hi)
+            .filter(|&l| {
+                self.acf[l] > 0.0
+                    && self.acf[l] >= self.acf[l - 1]
+                    && self.acf[l] >= self.acf[l + 1]
+            })
+            .max_by(|&a, &b| self.peak_height(a).total_cmp(&self.peak_height(b)))
+            .map(|l| self.refine_period(l as f32))
     }
 
     /// Share of the slots of a pulse grid with period `period` (frames), laid at the phase that
