@@ -42,7 +42,10 @@ const GRID_CONTRAST: f32 = 0.08;
 pub struct RhythmStats {
     /// Tempo in BPM (0 when no periodicity was found).
     pub tempo_bpm: f32,
-    /// Normalised autocorrelation at the beat period, 0..1 (pulse clarity).
+    /// Pulse clarity, 0..1: the normalised autocorrelation at the period the autocorrelation
+    /// picked, before the metrical step moves it to the beat. It says how periodic the groove
+    /// is; the beat's own lag can be weak when kick and snare (or chord and melody) alternate
+    /// on it, although the beat is clear.
     pub pulse_clarity: f32,
     /// Detected onsets per second.
     pub onset_rate_hz: f32,
