@@ -35,6 +35,12 @@ const FILLED_SHARE: f32 = 0.3;
 /// A pulse level is the beat when at least this share of its slots hold an accent...
 const BEAT_FILL: f32 = 0.7;
 /// ...and the grid at half its period fills this share fewer of its slots.
+/// Windows in a row that must read twice or half the reported tempo before the report moves
+/// there: between two readings half a second apart the beat does not change octave, the
+/// estimate's evidence does.
+const OCTAVE_HOLD: u8 = 3;
+/// Tolerance (relative) for "twice or half" in the octave hold.
+const OCTAVE_TOLERANCE: f32 = 0.06;
 const GRID_CONTRAST: f32 = 0.08;
 
 /// What the rhythm analysis reports for one window.
@@ -71,6 +77,10 @@ pub struct RhythmAnalyzer {
     acf: Vec<f32>,
     /// Frame indices of detected onsets.
     onsets: Vec<usize>,
+    /// Tempo of the last report (BPM; 0 before the first), for the octave hold.
+    reported_bpm: f32,
+    /// Windows in a row that read an octave away from `reported_bpm`.
+    octave_streak: u8,
 }
 
 impl RhythmAnalyzer {
@@ -84,7 +94,15 @@ impl RhythmAnalyzer {
             sorted: Vec::with_capacity(max_frames),
             acf: Vec::with_capacity(max_frames),
             onsets: Vec::with_capacity(max_frames),
+            reported_bpm: 0.0,
+            octave_streak: 0,
         }
+    }
+
+    /// Forgets the reported tempo (a new stream).
+    pub fn reset(&mut self) {
+        self.reported_bpm = 0.0;
+        self.octave_streak = 0;
     }
 
     fn lag_to_bpm(&self, lag: f32) -> f32 {
@@ -206,12 +224,40 @@ impl RhythmAnalyzer {
                 .and_then(|bar| self.metrical_level(bar))
                 .unwrap_or(period),
         };
+        let tempo_bpm = self.hold_octave(self.lag_to_bpm(period));
         RhythmStats {
-            tempo_bpm: self.lag_to_bpm(period),
+            tempo_bpm,
             pulse_clarity: clarity.clamp(0.0, 1.0),
             onset_rate_hz,
             ioi_cv,
         }
+    }
+
+    /// Reports `bpm` in the octave of the last report until [`OCTAVE_HOLD`] windows in a row
+    /// have read the other octave: in a stream, a lone window at twice or half the tempo is the
+    /// estimator wavering between levels, not the music changing.
+    fn hold_octave(&mut self, bpm: f32) -> f32 {
+        let previous = self.reported_bpm;
+        let octave = [2.0f32, 0.5]
+            .into_iter()
+            .find(|r| previous > 0.0 && (bpm / previous / r - 1.0).abs() <= OCTAVE_TOLERANCE);
+        let reported = match octave {
+            Some(ratio) => {
+                self.octave_streak += 1;
+                if self.octave_streak < OCTAVE_HOLD {
+                    bpm / ratio
+                } else {
+                    self.octave_streak = 0;
+                    bpm
+                }
+            }
+            None => {
+                self.octave_streak = 0;
+                bpm
+            }
+        };
+        self.reported_bpm = reported;
+        reported
     }
 
     /// The beat among the pick's binary multiples and divisions (the metrical level).
@@ -440,4 +486,29 @@ fn normalised_acf(signal: &mut [f32], max_lag: usize, acf: &mut Vec<f32>) -> boo
     }
     acf.iter_mut().for_each(|r| *r /= zero);
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lone_octave_jump_is_held_and_a_lasting_one_is_taken() {
+        let mut rhythm = RhythmAnalyzer::new(43.07, 16);
+        assert_eq!(rhythm.hold_octave(120.0), 120.0);
+        // Two windows at double tempo: still reported in the old octave, at the new reading.
+        assert_eq!(rhythm.hold_octave(242.0), 121.0);
+        assert_eq!(rhythm.hold_octave(240.0), 120.0);
+        // The third in a row is taken.
+        assert_eq!(rhythm.hold_octave(240.0), 240.0);
+        // Back down: held again. A move that is no octave passes at once and clears the streak.
+        assert_eq!(rhythm.hold_octave(120.0), 240.0);
+        assert_eq!(rhythm.hold_octave(180.0), 180.0);
+        assert_eq!(rhythm.hold_octave(90.0), 180.0);
+        assert_eq!(rhythm.hold_octave(135.0), 135.0);
+        assert_eq!(rhythm.hold_octave(67.5), 135.0);
+        // A new stream holds nothing.
+        rhythm.reset();
+        assert_eq!(rhythm.hold_octave(67.5), 67.5);
+    }
 }
