@@ -35,13 +35,13 @@ const FILLED_SHARE: f32 = 0.3;
 /// A pulse level is the beat when at least this share of its slots hold an accent...
 const BEAT_FILL: f32 = 0.7;
 /// ...and the grid at half its period fills this share fewer of its slots.
+const GRID_CONTRAST: f32 = 0.08;
 /// Windows in a row that must read twice or half the reported tempo before the report moves
 /// there: between two readings half a second apart the beat does not change octave, the
 /// estimate's evidence does.
 const OCTAVE_HOLD: u8 = 3;
 /// Tolerance (relative) for "twice or half" in the octave hold.
 const OCTAVE_TOLERANCE: f32 = 0.06;
-const GRID_CONTRAST: f32 = 0.08;
 
 /// What the rhythm analysis reports for one window.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
