@@ -338,10 +338,7 @@ impl CustomOp2 for FilmActivation {
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (data, [b, h, w, c]) = nhwc_input(self.name(), s1, l1)?;
-        let params = match l2.contiguous_offsets() {
-            Some((start, end)) => &s2.as_slice::<f32>()?[start..end],
-            None => candle_core::bail!("film_activation needs contiguous parameters"),
-        };
+        let params = contiguous_f32(self.name(), s2, l2)?;
         if params.len() != b * 3 * c {
             candle_core::bail!(
                 "film_activation: parameters hold {} values, expected {}",
