@@ -183,7 +183,7 @@ impl RhythmAnalyzer {
         let mut best: Option<(usize, f32)> = None;
         for lag in min_lag.max(1)..=top_lag {
             let r = self.acf[lag];
-            if r <= 0.0 || r < self.acf[lag - 1] || r < self.acf[lag + 1] {
+            if r <= 0.0 || !self.is_local_max(lag) {
                 continue;
             }
             let octaves = (self.lag_to_bpm(lag as f32) / PRIOR_BPM).log2() / PRIOR_OCTAVES;
@@ -217,12 +217,16 @@ impl RhythmAnalyzer {
                 _ => break,
             }
         }
-        let period = match self.metrical_level(period) {
-            Some(level) => level,
-            None => self
-                .bar_period(min_lag)
-                .and_then(|bar| self.metrical_level(bar))
+        let period = match self.accent_threshold() {
+            Some(threshold) => self
+                .metrical_level(period, threshold)
+                .or_else(|| {
+                    self.bar_period(min_lag)
+                        .and_then(|bar| self.metrical_level(bar, threshold))
+                })
                 .unwrap_or(period),
+            // No accent at all: nothing for a grid to find.
+            None => period,
         };
         let tempo_bpm = self.hold_octave(self.lag_to_bpm(period));
         RhythmStats {
@@ -270,20 +274,10 @@ impl RhythmAnalyzer {
     /// grid at half its period finds one clearly less often ([`GRID_CONTRAST`]). Drums and
     /// sparse parts have that step between the beat and its subdivision. A stream of notes
     /// (8th-note strings, strumming, most recorded mixes) fills every level alike, and then the
-    /// pick stands. `None` when no level fills its grid (the pick may be a dotted value: the
-    /// caller then tries the bar's divisions).
-    fn metrical_level(&mut self, period: f32) -> Option<f32> {
-        let n = self.accent.len();
-        self.sorted.clear();
-        self.sorted.extend_from_slice(&self.accent);
-        let reference = *self
-            .sorted
-            .select_nth_unstable_by(n * 95 / 100, f32::total_cmp)
-            .1;
-        if reference <= 0.0 {
-            return Some(period);
-        }
-        let threshold = FILLED_SHARE * reference;
+    /// pick stands. A slot is filled when its accent reaches `threshold`
+    /// ([`Self::accent_threshold`]). `None` when no level fills its grid (the pick may be a
+    /// dotted value: the caller then tries the bar's divisions).
+    fn metrical_level(&self, period: f32, threshold: f32) -> Option<f32> {
         for k in [-2i32, -1, 0, 1, 2] {
             let level = period * 2f32.powi(k);
             if !(MIN_BEAT_BPM..=MAX_BEAT_BPM).contains(&self.lag_to_bpm(level)) {
@@ -302,17 +296,26 @@ impl RhythmAnalyzer {
         None
     }
 
+    /// The accent a grid slot must reach to count as filled: [`FILLED_SHARE`] of the window's
+    /// 95th-percentile accent (the height of its strong onsets); `None` when that is 0.
+    fn accent_threshold(&mut self) -> Option<f32> {
+        let n = self.accent.len();
+        self.sorted.clear();
+        self.sorted.extend_from_slice(&self.accent);
+        let reference = *self
+            .sorted
+            .select_nth_unstable_by(n * 95 / 100, f32::total_cmp)
+            .1;
+        (reference > 0.0).then_some(FILLED_SHARE * reference)
+    }
+
     /// The strongest autocorrelation peak between 1.5 and 4.5 s: the bar, whose binary divisions
     /// hold the beat when the pick was a dotted or triplet value.
     fn bar_period(&self, min_lag: usize) -> Option<f32> {
         let lo = ((1.5 * self.frame_rate) as usize).max(min_lag).max(1);
         let hi = ((4.5 * self.frame_rate) as usize).min(self.acf.len().saturating_sub(2));
         (lo..=hi)
-            .filter(|&l| {
-                self.acf[l] > 0.0
-                    && self.acf[l] >= self.acf[l - 1]
-                    && self.acf[l] >= self.acf[l + 1]
-            })
+            .filter(|&l| self.acf[l] > 0.0 && self.is_local_max(l))
             .max_by(|&a, &b| self.peak_height(a).total_cmp(&self.peak_height(b)))
             .map(|l| self.refine_period(l as f32))
     }
@@ -368,13 +371,18 @@ impl RhythmAnalyzer {
         }
     }
 
+    /// Whether the ACF at `lag` (not the first or last lag) is at least its neighbours.
+    fn is_local_max(&self, lag: usize) -> bool {
+        self.acf[lag] >= self.acf[lag - 1] && self.acf[lag] >= self.acf[lag + 1]
+    }
+
     /// Highest ACF local maximum within `radius` lags of `around`.
     fn local_peak(&self, around: f32, radius: usize) -> Option<(usize, f32)> {
         let centre = around.round() as usize;
         let lo = centre.saturating_sub(radius).max(1);
         let hi = (centre + radius).min(self.acf.len() - 2);
         (lo..=hi)
-            .filter(|&l| self.acf[l] >= self.acf[l - 1] && self.acf[l] >= self.acf[l + 1])
+            .filter(|&l| self.is_local_max(l))
             .map(|l| (l, self.acf[l]))
             .max_by(|a, b| a.1.total_cmp(&b.1))
     }
