@@ -57,12 +57,15 @@ struct Frame {
 
 /// GL objects, made on the first paint (the context is only current inside egui's painter).
 struct Gl {
+    /// The crossfade shader.
     program: glow::Program,
     /// Core profiles draw nothing without a bound vertex array, even an empty one.
     vertex_array: glow::VertexArray,
     /// `[from, to]`.
     textures: [glow::Texture; 2],
+    /// Where [`Frame::uv`] goes (`u_uv`).
     uv: Option<glow::UniformLocation>,
+    /// Where [`Frame::mix`] goes (`u_mix`).
     mix: Option<glow::UniformLocation>,
 }
 
@@ -70,7 +73,9 @@ struct Gl {
 /// inside egui's painter, on the same GUI thread: the lock is never contended).
 #[derive(Default)]
 struct Shared {
+    /// Set by the editor before each paint.
     frame: Frame,
+    /// `None` until the first paint makes the objects.
     gl: Option<Gl>,
     /// Why the layer cannot draw, once it has failed; it then stops trying.
     error: Option<String>,
@@ -78,6 +83,7 @@ struct Shared {
 
 /// The landscape's drawing for one open window.
 pub struct LandscapeLayer {
+    /// What the paint callback draws, set from [`LandscapeLayer::draw`].
     shared: Arc<Mutex<Shared>>,
     /// The paint callback, made once and handed to egui every frame.
     callback: Arc<egui_glow::CallbackFn>,
