@@ -1,10 +1,12 @@
 //! The candle port of EfficientNet-Lite0 against its reference: the committed fixture
 //! (`tests/fixtures/efficientnet/`, a synthetic picture drawn by `xtask/convert/efficientnet.py`
-//! and the embedding and logits of that script's independent numpy float64 forward pass on the
+//! and the embedding, logits and stage summary of that script's independent numpy float64 forward pass on the
 //! original, unfolded `.pth` weights) must be reproduced within 1e-3; broken weight files must be
 //! refused with an error.
 
-use moodscape::pretrained::efficientnet::{EfficientNetLite0, CLASS_COUNT, EMBEDDING_DIM};
+use moodscape::pretrained::efficientnet::{
+    EfficientNetLite0, CLASS_COUNT, EMBEDDING_DIM, MULTI_LEVEL_DIM, STAGE_SUMMARY_DIM,
+};
 
 /// The reference outputs stored beside the fixture picture.
 struct Reference {
@@ -14,6 +16,9 @@ struct Reference {
     embedding: Vec<f32>,
     /// 1000 ImageNet logits.
     logits: Vec<f32>,
+    /// Channel means of the last block of stages 2-7 (what the mood labeller reads besides the
+    /// embedding).
+    stage_summary: Vec<f32>,
 }
 
 fn fixture_dir() -> std::path::PathBuf {
@@ -35,6 +40,7 @@ fn reference() -> Reference {
         top1_class: json["top1_class"].as_u64().unwrap() as usize,
         embedding: floats("embedding"),
         logits: floats("logits"),
+        stage_summary: floats("stage_summary"),
     }
 }
 
@@ -79,6 +85,38 @@ fn matches_the_reference_forward_on_the_fixture() {
     // The fixture is not a degenerate input: the embedding is spread out.
     let nonzero = embedding.iter().filter(|v| **v > 1e-3).count();
     assert!(nonzero > 300, "only {nonzero} active embedding channels");
+}
+
+#[test]
+fn multi_level_features_match_the_reference_on_the_fixture() {
+    let reference = reference();
+    assert_eq!(reference.stage_summary.len(), STAGE_SUMMARY_DIM);
+    let net = EfficientNetLite0::from_file(&weights_path()).unwrap();
+    let picture = image::open(fixture_dir().join("input.png"))
+        .unwrap()
+        .to_rgb8();
+    let features = net.multi_level_features(&picture).unwrap();
+    assert_eq!(features.len(), MULTI_LEVEL_DIM);
+    let (embedding, stage_summary) = features.split_at(EMBEDDING_DIM);
+    let embedding_error = max_abs_difference(embedding, &reference.embedding);
+    let summary_error = max_abs_difference(stage_summary, &reference.stage_summary);
+    assert!(
+        embedding_error < 1e-3,
+        "embedding differs from the reference by up to {embedding_error}"
+    );
+    assert!(
+        summary_error < 1e-3,
+        "stage summary differs from the reference by up to {summary_error}"
+    );
+    // Every stage contributes something: no all-zero block of channels.
+    for (stage, width) in [24usize, 40, 80, 112, 192, 320].iter().scan(0, |start, &width| {
+        let range = *start..*start + width;
+        *start += width;
+        Some(range)
+    }).enumerate() {
+        let spread = stage_summary[width.clone()].iter().map(|v| v.abs()).sum::<f32>();
+        assert!(spread > 1e-3, "stage {} summary is all zero", stage + 2);
+    }
 }
 
 #[test]

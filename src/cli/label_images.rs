@@ -1,5 +1,5 @@
-//! `moodscape label-images`: trains the image VA labeller (ridge on EfficientNet-Lite0
-//! embeddings) on OASIS and Emotion6, reports its repeated cross-validated accuracy per data set,
+//! `moodscape label-images`: trains the image VA labeller (ridge on EfficientNet-Lite0's
+//! multi-level features) on OASIS and Emotion6, reports its repeated cross-validated accuracy per data set,
 //! writes the head, and labels a folder of photographs (the landscapes by default).
 
 use crate::landscape::dataset::{list_images, read_oasis_csv};
@@ -7,7 +7,7 @@ use crate::landscape::embedding::cached_embeddings;
 use crate::landscape::features::{image_features, square_thumbnail, FEATURE_SIZE};
 use crate::landscape::labeller::{calibration_line, fit_score, LabellerHead};
 use crate::landscape::ridge::{cross_validated_predictions, RidgeData};
-use crate::pretrained::efficientnet::EfficientNetLite0;
+use crate::pretrained::efficientnet::{EfficientNetLite0, EMBEDDING_DIM};
 use crate::va::Va;
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -46,6 +46,10 @@ pub struct Args {
     /// Also cross-validate embedding + the 52 colour/texture features (ablation; not shipped).
     #[arg(long)]
     with_colour: bool,
+    /// Also cross-validate the 1280-d pooled embedding alone, without the stage summary
+    /// (ablation; not shipped).
+    #[arg(long)]
+    without_stage_summary: bool,
     /// Write the cross-validation table as JSON here.
     #[arg(long)]
     report: Option<PathBuf>,
@@ -258,9 +262,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         rated.iter().filter(|r| r.group == 1).count()
     );
 
-    let (predictions, table) =
-        cross_validate("EfficientNet-Lite0 embedding, ridge", &rows, &rated, &args)?;
+    let (predictions, table) = cross_validate(
+        "EfficientNet-Lite0 embedding + stage summary, ridge",
+        &rows,
+        &rated,
+        &args,
+    )?;
     let mut tables = vec![table];
+    if args.without_stage_summary {
+        let pooled: Vec<Vec<f32>> = rows.iter().map(|r| r[..EMBEDDING_DIM].to_vec()).collect();
+        let (_, table) = cross_validate(
+            "pooled embedding alone, ridge (ablation)",
+            &pooled,
+            &rated,
+            &args,
+        )?;
+        tables.push(table);
+    }
     if args.with_colour {
         let with_colour: Vec<Vec<f32>> = rated
             .iter()
@@ -338,7 +356,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     for path in &probe {
         let image = image::open(path)?.to_rgb8();
-        let embedding = net.embed(&image)?;
+        let embedding = net.multi_level_features(&image)?;
         std::hint::black_box(head.label_embedding(&embedding));
     }
     let per_image = started.elapsed().as_secs_f64() * 1000.0 / probe.len().max(1) as f64;

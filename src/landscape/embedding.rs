@@ -1,12 +1,14 @@
-//! EfficientNet-Lite0 embeddings of image files, cached one file per image under `target/` so a
-//! long labelling run can be stopped and resumed, and a second run costs only the reads.
+//! EfficientNet-Lite0 embeddings of image files (the labeller's input: the pooled embedding and the
+//! stage summary, [`EfficientNetLite0::multi_level_features`]), cached one file per image under
+//! `target/` so a long labelling run can be stopped and resumed, and a second run costs only the
+//! reads. A cached file of another length (an older layout) is recomputed.
 
 use std::path::{Path, PathBuf};
 
 use image::RgbImage;
 
 use super::LandscapeError;
-use crate::pretrained::efficientnet::{EfficientNetLite0, EMBEDDING_DIM};
+use crate::pretrained::efficientnet::{EfficientNetLite0, MULTI_LEVEL_DIM};
 
 /// Default cache folder.
 pub const DEFAULT_CACHE: &str = "target/embedding-cache";
@@ -36,7 +38,7 @@ fn cache_key(path: &Path) -> Option<String> {
 /// Reads a cached embedding, if present and whole.
 fn read_cached(file: &Path) -> Option<Vec<f32>> {
     let bytes = std::fs::read(file).ok()?;
-    if bytes.len() != EMBEDDING_DIM * 4 {
+    if bytes.len() != MULTI_LEVEL_DIM * 4 {
         return None;
     }
     let values: Vec<f32> = bytes
@@ -103,8 +105,8 @@ pub fn cached_embeddings(
     Ok(out)
 }
 
-/// The embedding of one decoded picture.
+/// The labeller's embedding of one decoded picture ([`MULTI_LEVEL_DIM`] values).
 pub fn embed_image(net: &EfficientNetLite0, image: &RgbImage) -> Result<Vec<f32>, LandscapeError> {
-    net.embed(image)
+    net.multi_level_features(image)
         .map_err(|e| LandscapeError::Model(e.to_string()))
 }

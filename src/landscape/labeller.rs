@@ -1,5 +1,6 @@
-//! Image valence/arousal labeller (v2): ridge regression on the 1280-d EfficientNet-Lite0
-//! embedding ([`crate::pretrained::efficientnet`]), trained on people's ratings of photographs
+//! Image valence/arousal labeller (v2): ridge regression on EfficientNet-Lite0's multi-level
+//! features (the 1280-d pooled embedding and the channel means of stages 2-7,
+//! [`EfficientNetLite0::multi_level_features`]), trained on people's ratings of photographs
 //! (OASIS and Emotion6, see `models/image-va.md`). It labels the unlabelled landscape photographs
 //! the GAN learns from, judges the GAN's own pictures, and rates pictures in the survey kit.
 //!
@@ -12,13 +13,13 @@
 
 use super::ridge::{self, RidgeData, RidgeModel};
 use super::LandscapeError;
-use crate::pretrained::efficientnet::{EfficientNetLite0, EMBEDDING_DIM};
+use crate::pretrained::efficientnet::{EfficientNetLite0, MULTI_LEVEL_DIM};
 use crate::va::Va;
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 /// Bumped whenever the head's layout or features change, so an old file is refused, not misread.
-const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION: u32 = 3;
 
 /// The committed labeller head, when it existed at build time.
 #[cfg(has_image_va_model)]
@@ -34,7 +35,7 @@ static EMBEDDED: Option<&[u8]> = None;
 pub struct LabellerHead {
     /// Guards against loading a head trained on a different feature layout.
     format_version: u32,
-    /// Feature length the ridge expects (the embedding dimension).
+    /// Feature length the ridge expects ([`MULTI_LEVEL_DIM`]).
     feature_count: usize,
     /// Names of the data sets the ridge has an intercept for, in group order.
     pub group_names: Vec<String>,
@@ -93,9 +94,9 @@ impl LabellerHead {
                 .iter()
                 .all(|m| m.len() == head.feature_count)
             && head.reference_group < head.group_names.len();
-        if head.format_version != FORMAT_VERSION || head.feature_count != EMBEDDING_DIM {
+        if head.format_version != FORMAT_VERSION || head.feature_count != MULTI_LEVEL_DIM {
             return Err(LandscapeError::Model(format!(
-                "image VA labeller file has format {} with {} features, expected {FORMAT_VERSION} with {EMBEDDING_DIM} (retrain with `moodscape label-images`)",
+                "image VA labeller file has format {} with {} features, expected {FORMAT_VERSION} with {MULTI_LEVEL_DIM} (retrain with `moodscape label-images`)",
                 head.format_version, head.feature_count
             )));
         }
@@ -168,10 +169,10 @@ impl ImageVaLabeller {
         &self.net
     }
 
-    /// The embedding of a picture.
+    /// The embedding of a picture the head reads ([`MULTI_LEVEL_DIM`] values).
     pub fn embed(&self, image: &RgbImage) -> Result<Vec<f32>, LandscapeError> {
         self.net
-            .embed(image)
+            .multi_level_features(image)
             .map_err(|e| LandscapeError::Model(e.to_string()))
     }
 

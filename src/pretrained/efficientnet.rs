@@ -31,6 +31,14 @@ pub const RESIZE_SHORTER_SIDE: u32 = 256;
 /// Length of the global-average-pooled embedding.
 pub const EMBEDDING_DIM: usize = 1280;
 
+/// Length of the stage summary: the channel means of the last block of stages 2-7
+/// (24 + 40 + 80 + 112 + 192 + 320). Mid-level maps keep colour, texture and clutter that the
+/// ImageNet head pools away, and they carry arousal (see `models/image-va.md`).
+pub const STAGE_SUMMARY_DIM: usize = stage_summary_dim();
+
+/// Length of [`EfficientNetLite0::multi_level_features`]: the embedding, then the stage summary.
+pub const MULTI_LEVEL_DIM: usize = EMBEDDING_DIM + STAGE_SUMMARY_DIM;
+
 /// ImageNet classes of the classifier head.
 pub const CLASS_COUNT: usize = 1000;
 
@@ -47,6 +55,17 @@ const STAGES: [(usize, usize, usize, usize, usize, usize); 7] = [
     (4, 5, 2, 6, 112, 192),
     (1, 3, 1, 6, 192, 320),
 ];
+
+/// Output channels of every stage after the first, summed.
+const fn stage_summary_dim() -> usize {
+    let mut total = 0;
+    let mut stage = 1;
+    while stage < STAGES.len() {
+        total += STAGES[stage].5;
+        stage += 1;
+    }
+    total
+}
 
 /// Channels out of the stem.
 const STEM_CHANNELS: usize = 32;
@@ -67,12 +86,15 @@ struct BlockShape {
     input: usize,
     /// Channels out.
     output: usize,
+    /// Whether this is the last block of a stage after the first, whose output joins the stage
+    /// summary.
+    ends_summarised_stage: bool,
 }
 
 /// The 16 blocks in order.
 fn block_shapes() -> Vec<BlockShape> {
     let mut shapes = Vec::new();
-    for &(repeats, kernel, stride, expand, input, output) in &STAGES {
+    for (stage, &(repeats, kernel, stride, expand, input, output)) in STAGES.iter().enumerate() {
         for r in 0..repeats {
             shapes.push(BlockShape {
                 kernel,
@@ -80,6 +102,7 @@ fn block_shapes() -> Vec<BlockShape> {
                 expand,
                 input: if r == 0 { input } else { output },
                 output,
+                ends_summarised_stage: stage > 0 && r + 1 == repeats,
             });
         }
     }
@@ -239,6 +262,8 @@ struct Block {
     project: Pointwise,
     /// Whether the block adds its input (stride 1, same channels).
     residual: bool,
+    /// Whether its output's channel means join the stage summary.
+    ends_summarised_stage: bool,
 }
 
 /// EfficientNet-Lite0 with its ImageNet classifier, for one-thread CPU inference.
@@ -330,6 +355,7 @@ impl EfficientNetLite0 {
                         &get(&format!("{p}.project.bias"))?,
                     )?,
                     residual: shape.stride == 1 && shape.input == shape.output,
+                    ends_summarised_stage: shape.ends_summarised_stage,
                 });
             }
             let head = Pointwise::new(&get("head.weight")?, &get("head.bias")?)?;
@@ -404,6 +430,33 @@ impl EfficientNetLite0 {
 
     /// The embedding of an already preprocessed `224 × 224 × 3` input.
     pub fn embed_preprocessed(&self, input: &[f32]) -> Result<Vec<f32>, PretrainedError> {
+        self.forward_checked(input, false)
+    }
+
+    /// The [`MULTI_LEVEL_DIM`] features the image mood labeller reads: the 1280-d embedding,
+    /// then the channel means of the last block of stages 2-7. One forward pass, as for
+    /// [`Self::embed`].
+    pub fn multi_level_features(&self, image: &RgbImage) -> Result<Vec<f32>, PretrainedError> {
+        if image.width() == 0 || image.height() == 0 {
+            return Err(PretrainedError::new(NETWORK, "empty image"));
+        }
+        self.forward_checked(&Self::preprocess(image), true)
+    }
+
+    /// [`Self::multi_level_features`] of an already preprocessed `224 × 224 × 3` input.
+    pub fn multi_level_features_preprocessed(
+        &self,
+        input: &[f32],
+    ) -> Result<Vec<f32>, PretrainedError> {
+        self.forward_checked(input, true)
+    }
+
+    /// Checks the input length and runs the network on its one-thread pool.
+    fn forward_checked(
+        &self,
+        input: &[f32],
+        with_stage_summary: bool,
+    ) -> Result<Vec<f32>, PretrainedError> {
         if input.len() != INPUT_SIZE * INPUT_SIZE * 3 {
             return Err(PretrainedError::new(
                 NETWORK,
@@ -415,7 +468,7 @@ impl EfficientNetLite0 {
             ));
         }
         self.pool
-            .install(|| self.forward_features(input))
+            .install(|| self.forward_features(input, with_stage_summary))
             .map_err(|error| PretrainedError::new(NETWORK, format!("forward pass: {error}")))
     }
 
@@ -435,7 +488,12 @@ impl EfficientNetLite0 {
             .map_err(|error| PretrainedError::new(NETWORK, format!("classifier: {error}")))
     }
 
-    fn forward_features(&self, input: &[f32]) -> candle_core::Result<Vec<f32>> {
+    /// The pooled embedding, followed by the stage summary when `with_stage_summary` is set.
+    fn forward_features(
+        &self,
+        input: &[f32],
+        with_stage_summary: bool,
+    ) -> candle_core::Result<Vec<f32>> {
         // Stem: 3×3 stride 2, SAME padding -> im2col (112², 27).
         let (side, pad) = same_padding(INPUT_SIZE, 3, 2);
         let mut columns = vec![0.0f32; side * side * 27];
@@ -460,6 +518,11 @@ impl EfficientNetLite0 {
         }
         let mut x = self.stem.forward(columns, true)?;
         let mut side = side;
+        let mut stage_summary = Vec::with_capacity(if with_stage_summary {
+            STAGE_SUMMARY_DIM
+        } else {
+            0
+        });
         for block in &self.blocks {
             let hidden = match &block.expand {
                 Some(expand) => expand.forward(x.clone(), true)?,
@@ -474,20 +537,30 @@ impl EfficientNetLite0 {
             }
             x = out;
             side = out_side;
-        }
-        let features = self.head.forward(x, true)?;
-        let pixels = (side * side) as f32;
-        let mut embedding = vec![0.0f32; EMBEDDING_DIM];
-        for row in features.chunks_exact(EMBEDDING_DIM) {
-            for (e, v) in embedding.iter_mut().zip(row) {
-                *e += v;
+            if with_stage_summary && block.ends_summarised_stage {
+                stage_summary.extend(channel_means(&x, side * side));
             }
         }
-        for e in &mut embedding {
-            *e /= pixels;
-        }
+        let features = self.head.forward(x, true)?;
+        let mut embedding = channel_means(&features, side * side);
+        embedding.extend(stage_summary);
         Ok(embedding)
     }
+}
+
+/// Global average pool of an NHWC map with `pixels` positions.
+fn channel_means(map: &[f32], pixels: usize) -> Vec<f32> {
+    let channels = map.len() / pixels.max(1);
+    let mut means = vec![0.0f32; channels];
+    for row in map.chunks_exact(channels.max(1)) {
+        for (m, v) in means.iter_mut().zip(row) {
+            *m += v;
+        }
+    }
+    for m in &mut means {
+        *m /= pixels as f32;
+    }
+    means
 }
 
 #[cfg(test)]
@@ -508,5 +581,17 @@ mod tests {
         assert_eq!(shapes.len(), 16);
         assert_eq!(shapes.last().map(|s| s.output), Some(HEAD_INPUT));
         assert_eq!(expected_tensors().len(), 100);
+    }
+
+    #[test]
+    fn the_stage_summary_takes_the_last_block_of_stages_two_to_seven() {
+        let shapes = block_shapes();
+        let summarised: Vec<usize> = (0..shapes.len())
+            .filter(|&i| shapes[i].ends_summarised_stage)
+            .collect();
+        assert_eq!(summarised, [2, 4, 7, 10, 14, 15]);
+        let width: usize = summarised.iter().map(|&i| shapes[i].output).sum();
+        assert_eq!(width, STAGE_SUMMARY_DIM);
+        assert_eq!(MULTI_LEVEL_DIM, 2048);
     }
 }

@@ -16,8 +16,9 @@ What it writes:
   and stripes, nothing from any data set). Its shorter side is already 256, so the port's
   "shorter side to 256, centre-crop 224" step involves no resampling and the fixture pins the
   network, not a resize filter;
-- `tests/fixtures/efficientnet/reference.json`: the embedding (1280, global average pool) and the
-  1000 ImageNet logits of a plain numpy forward pass written from the reference code's structure
+- `tests/fixtures/efficientnet/reference.json`: the embedding (1280, global average pool), the
+  1000 ImageNet logits and the stage summary (768: the channel means of the last block of stages
+  2-7, which the image mood labeller also reads) of a plain numpy forward pass written from the reference code's structure
   (`efficientnet_lite_pytorch` 0.1.0: TF "SAME" padding, batch norm eps 1e-3, ReLU6, no
   squeeze-excite), computed from the *unfolded* original weights in float64, so it checks the
   folding and the storage precision as well as the candle network.
@@ -169,10 +170,21 @@ def block_configs():
     return configs
 
 
+def stage_ends():
+    """Indices of the last block of stages 2-7, whose channel means form the stage summary."""
+    ends, first = [], 0
+    for repeats, *_ in STAGES:
+        first += repeats
+        ends.append(first - 1)
+    return ends[1:]
+
+
 def reference_forward(w, x):
-    """(embedding 1280, logits 1000) of a (3, 224, 224) input already scaled to (x - 127) / 128."""
+    """(embedding 1280, logits 1000, stage summary 768) of a (3, 224, 224) input already scaled
+    to (x - 127) / 128."""
     w = {k: v.astype(np.float64) for k, v in w.items()}
     h = relu6(batch_norm(conv(x, w["_conv_stem.weight"], 2), w, "_bn0"))
+    summary = []
     for i, (kernel, stride, expand, c_in, c_out) in enumerate(block_configs()):
         p = f"_blocks.{i}."
         y = h
@@ -183,10 +195,12 @@ def reference_forward(w, x):
         if stride == 1 and c_in == c_out:
             y = y + h
         h = y
+        if i in stage_ends():
+            summary.append(h.mean(axis=(1, 2)))
     h = relu6(batch_norm(conv(h, w["_conv_head.weight"], 1), w, "_bn1"))
     embedding = h.mean(axis=(1, 2))
     logits = w["_fc.weight"] @ embedding + w["_fc.bias"]
-    return embedding, logits
+    return embedding, logits, np.concatenate(summary)
 
 
 # ----- conversion -----
@@ -286,7 +300,7 @@ def main():
     image_path = fixture_dir / "input.png"
     fixture_image().save(image_path, optimize=True)
     image = Image.open(image_path).convert("RGB")
-    embedding, logits = reference_forward(weights, preprocess(image))
+    embedding, logits, stage_summary = reference_forward(weights, preprocess(image))
 
     # How far the stored (folded, rounded) weights move the result, for the card.
     rounded = {k: v.astype(dtype).astype(np.float64) for k, v in tensors.items()}
@@ -302,6 +316,7 @@ def main():
                 "top1_class": int(np.argmax(logits)),
                 "embedding": [round(float(v), 6) for v in embedding],
                 "logits": [round(float(v), 5) for v in logits],
+                "stage_summary": [round(float(v), 6) for v in stage_summary],
             },
             f,
         )
