@@ -82,7 +82,11 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
             partial[lane] += x[lane] * y[lane];
         }
     }
-    let tail: f64 = a[chunks..].iter().zip(&b[chunks..]).map(|(x, y)| x * y).sum();
+    let tail: f64 = a[chunks..]
+        .iter()
+        .zip(&b[chunks..])
+        .map(|(x, y)| x * y)
+        .sum();
     partial.iter().sum::<f64>() + tail
 }
 
