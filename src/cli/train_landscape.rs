@@ -9,6 +9,21 @@ use crate::pretrained::efficientnet::EfficientNetLite0;
 use anyhow::Context;
 use std::path::PathBuf;
 
+/// Keeps freed memory in the process heap for the rest of this command (glibc only). Every
+/// training step frees and reallocates the same large tensors (up to 75 MB of im2col columns at
+/// 64×64), and glibc serves each block above its mmap threshold (at most 32 MB) with a fresh
+/// mapping whose pages fault in zero-filled and are unmapped again on free: a quarter of the
+/// step's time went to the kernel. Measured on one thread: 0.78 → 0.97 steps/s, peak RSS about
+/// 1 GB. Only this command does it; the plugin and the other commands keep glibc's defaults.
+fn reuse_freed_buffers() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `mallopt` only sets allocator parameters, under glibc's own arena lock.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_MAX, 0);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, libc::c_int::MAX);
+    }
+}
+
 /// Command-line options.
 #[derive(clap::Args)]
 pub struct Args {
@@ -82,6 +97,7 @@ pub fn channels_for_size(size: u32) -> anyhow::Result<Vec<usize>> {
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    reuse_freed_buffers();
     let labeller = match &args.labeller {
         Some(path) => ImageVaLabeller::new(
             LabellerHead::from_bytes(
