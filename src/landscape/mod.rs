@@ -14,6 +14,7 @@
 //! - [`generator`]: the VA-conditioned generator network and the public inference [`Generator`].
 //! - [`discriminator`]: projection discriminator with an auxiliary VA head.
 //! - [`training`]: the resumable, time-budgeted training loop.
+//! - [`seeded_init`]: initial weights from the run's seed (candle's CPU generator has none).
 //! - [`latent`]: seeded latents and smooth latent/VA walks.
 //! - [`evaluation`]: emotion consistency, diversity and realism metrics.
 //! - [`grid`]: labelled VA grids of generated images.
@@ -35,6 +36,7 @@ pub mod latent;
 pub mod layers;
 pub mod picture;
 pub mod ridge;
+pub mod seeded_init;
 pub mod training;
 
 pub use generator::Generator;

@@ -12,6 +12,7 @@ use super::discriminator::DiscriminatorNet;
 use super::generator::{tensor_pixels_to_images, GeneratorNet};
 use super::grid::render_grid;
 use super::latent::{Latent, LATENT_DIM};
+use super::seeded_init::seeded_var_builder;
 use super::LandscapeError;
 use crate::va::Va;
 use candle_core::{backprop::GradStore, DType, Device, Tensor, Var};
@@ -150,6 +151,23 @@ impl Adam {
     }
 }
 
+/// Mixed into the seed of the discriminator's initial weights, so they are not the generator's
+/// random stream again.
+const DISCRIMINATOR_SEED: u64 = 0x5eed_d15c;
+
+/// `batch` latent vectors, standard normal, from the run's generator (not candle's, which cannot
+/// be seeded on the CPU).
+fn latent_batch(
+    batch: usize,
+    rng: &mut ChaCha8Rng,
+    device: &Device,
+) -> candle_core::Result<Tensor> {
+    let values: Vec<f32> = (0..batch * LATENT_DIM)
+        .map(|_| rng.sample::<f32, _>(rand_distr::StandardNormal))
+        .collect();
+    Tensor::from_vec(values, (batch, LATENT_DIM), device)
+}
+
 /// Copies every variable of `map` into `out` under its own name.
 fn vars_into(map: &VarMap, out: &mut HashMap<String, Tensor>) {
     for (name, var) in map.data().lock().expect("var map lock").iter() {
@@ -275,9 +293,11 @@ pub fn train(set: &TrainingSet, config: &TrainConfig) -> Result<RunState, Landsc
     let g_map = VarMap::new();
     let d_map = VarMap::new();
     let ema_map = VarMap::new();
+    // Initial weights from the run's seed (candle's own CPU generator cannot be seeded); a resumed
+    // run overwrites them from its checkpoint.
     let generator = GeneratorNet::new(
         &config.channels,
-        VarBuilder::from_varmap(&g_map, DType::F32, &device).pp("g"),
+        seeded_var_builder(&g_map, config.seed, DType::F32, &device).pp("g"),
     )?;
     let ema = GeneratorNet::new(
         &config.channels,
@@ -285,7 +305,13 @@ pub fn train(set: &TrainingSet, config: &TrainConfig) -> Result<RunState, Landsc
     )?;
     let discriminator = DiscriminatorNet::new(
         image_size,
-        VarBuilder::from_varmap(&d_map, DType::F32, &device).pp("d"),
+        seeded_var_builder(
+            &d_map,
+            config.seed ^ DISCRIMINATOR_SEED,
+            DType::F32,
+            &device,
+        )
+        .pp("d"),
     )?;
     let mut g_opt = Adam::new(&g_map, config.lr_generator)?;
     let mut d_opt = Adam::new(&d_map, config.lr_discriminator)?;
@@ -409,7 +435,7 @@ pub fn train(set: &TrainingSet, config: &TrainConfig) -> Result<RunState, Landsc
         // Discriminator step.
         let (real, real_va) = real_batch(set, batch, &mut rng)?;
         let fake_va = fake_conditioning(set, batch, &mut rng)?;
-        let z = Tensor::randn(0f32, 1.0, (batch, LATENT_DIM), &device)?;
+        let z = latent_batch(batch, &mut rng, &device)?;
         let fake = generator.forward(&z, &fake_va)?.detach();
         let judged_real = discriminator.forward(&augment(&real, &mut rng)?, &real_va)?;
         let judged_fake = discriminator.forward(&augment(&fake, &mut rng)?, &fake_va)?;
@@ -421,7 +447,7 @@ pub fn train(set: &TrainingSet, config: &TrainConfig) -> Result<RunState, Landsc
 
         // Generator step.
         let fake_va = fake_conditioning(set, batch, &mut rng)?;
-        let z = Tensor::randn(0f32, 1.0, (batch, LATENT_DIM), &device)?;
+        let z = latent_batch(batch, &mut rng, &device)?;
         let fake = generator.forward(&z, &fake_va)?;
         let judged = discriminator.forward(&augment(&fake, &mut rng)?, &fake_va)?;
         let adversarial = judged.logits.mean_all()?.neg()?;
