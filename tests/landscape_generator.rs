@@ -1,5 +1,10 @@
 //! The committed landscape generator: shape, range, determinism, VA control, diversity (the
 //! collapse test) and clear errors for bad weight files.
+//!
+//! `MOODSCAPE_CANDIDATE_GENERATOR=FILE` runs the same tests on a training run's export instead
+//! (for example `target/landscape-run-v4/landscape-gen.safetensors`), so a candidate can be
+//! judged by the goals, the `--ignored` ones included, before it replaces the shipped
+//! model.
 
 use moodscape::landscape::evaluation::{image_distance, mean_pairwise_distance, spearman};
 use moodscape::landscape::latent::{walk, LATENT_DIM};
@@ -60,7 +65,15 @@ fn recorded_spread_matches_the_data() {
 const COLLAPSE_SHARE: f32 = 0.25;
 
 fn generator() -> Generator {
-    Generator::embedded().expect("models/landscape-gen.safetensors is committed and loads")
+    match std::env::var_os("MOODSCAPE_CANDIDATE_GENERATOR") {
+        Some(path) => {
+            let bytes = std::fs::read(&path).expect("the candidate generator file is readable");
+            Generator::from_bytes(&bytes).expect("the candidate generator loads")
+        }
+        None => {
+            Generator::embedded().expect("models/landscape-gen.safetensors is committed and loads")
+        }
+    }
 }
 
 fn neutral() -> Va {
@@ -98,8 +111,7 @@ fn same_seed_and_mood_give_identical_images() {
     let second = generator.generate(&Latent::from_seed(42), va).unwrap();
     assert!(first.as_raw() == second.as_raw(), "images differ");
     // A fresh generator (as a restarted plugin would have) agrees too.
-    let third = Generator::embedded()
-        .unwrap()
+    let third = self::generator()
         .generate(&Latent::from_seed(42), va)
         .unwrap();
     assert!(first.as_raw() == third.as_raw(), "images differ");
