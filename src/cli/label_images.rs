@@ -1,6 +1,6 @@
 //! `moodscape label-images`: trains the image VA labeller (ridge on EfficientNet-Lite0's
-//! multi-level features) on OASIS and Emotion6, reports its repeated cross-validated accuracy per data set,
-//! writes the head, and labels a folder of photographs (the landscapes by default).
+//! multi-level features) on OASIS and Emotion6, reports its repeated cross-validated accuracy per
+//! data set, writes the head, and labels a folder of photographs (the landscapes by default).
 
 use crate::landscape::dataset::{list_images, read_oasis_csv};
 use crate::landscape::embedding::cached_embeddings;

@@ -13,8 +13,9 @@ use std::path::PathBuf;
 /// training step frees and reallocates the same large tensors (up to 75 MB of im2col columns at
 /// 64×64), and glibc serves each block above its mmap threshold (at most 32 MB) with a fresh
 /// mapping whose pages fault in zero-filled and are unmapped again on free: a quarter of the
-/// step's time went to the kernel. Measured on one thread: 0.78 → 0.97 steps/s, peak RSS about
-/// 1 GB. Only this command does it; the plugin and the other commands keep glibc's defaults.
+/// step's time went to the kernel. Measured on one thread, another job on the other core: 0.78 →
+/// 0.87-0.97 steps/s, peak RSS about 1 GB. Only this command does it; the plugin and the other
+/// commands keep glibc's defaults.
 fn reuse_freed_buffers() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `mallopt` only sets allocator parameters, under glibc's own arena lock.

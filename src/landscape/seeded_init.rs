@@ -41,9 +41,10 @@ pub fn seeded_var_builder(
     )
 }
 
-/// `count` values of the distribution `init` describes for `shape`, as candle's `Init::var`
-/// defines it.
-fn draw(init: Init, shape: &Shape, count: usize, rng: &mut ChaCha8Rng) -> Vec<f32> {
+/// Values for a variable of `shape` from the distribution `init` describes, as candle's
+/// `Init::var` defines it.
+fn draw(init: Init, shape: &Shape, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    let count = shape.elem_count();
     let normal = |mean: f64, stdev: f64, rng: &mut ChaCha8Rng| {
         (0..count)
             .map(|_| (mean + stdev * rng.sample::<f64, _>(StandardNormal)) as f32)
@@ -103,7 +104,7 @@ impl SimpleBackend for SeededVarMap {
                 .rng
                 .lock()
                 .map_err(|_| candle_core::Error::Msg("generator lock poisoned".into()))?;
-            draw(init, &shape, shape.elem_count(), &mut rng)
+            draw(init, &shape, &mut rng)
         };
         let variable =
             Var::from_tensor(&Tensor::from_vec(values, shape, device)?.to_dtype(dtype)?)?;

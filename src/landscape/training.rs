@@ -4,8 +4,10 @@
 //! photographs and the generator is penalised when its images regress to another VA (Park & Lee's
 //! affective loss); a mode-seeking term (Mao et al. 2019) rewards different images for different
 //! noise at the same VA. A DiffAugment-style translation with reflected borders (never colour:
-//! colour carries the mood; no cutout) is applied to every image the discriminator sees. The exported weights are an
-//! exponential moving average of the generator's.
+//! colour carries the mood; no cutout) is applied to every image the discriminator sees. The
+//! exported weights are an exponential moving average of the generator's. Initial weights, batches,
+//! augmentation and latents all come from generators seeded by the run's seed, so a run can be
+//! replayed.
 
 use super::dataset::TrainingSet;
 use super::discriminator::DiscriminatorNet;
