@@ -2,7 +2,7 @@
 //! positive log-mel flux), the frame levels (for the energy onsets) and the low-band accent (for
 //! the metrical level).
 
-use super::ring::dot;
+use crate::matmul::dot;
 
 /// Slowest tempo considered (BPM).
 const MIN_BPM: f32 = 30.0;

@@ -58,29 +58,7 @@ impl RowRing {
     }
 }
 
-/// Dot product with eight independent accumulators, so the compiler can vectorise it (a plain
-/// float sum is a serial dependency chain). Extra elements of the longer slice are ignored.
-#[inline]
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let len = a.len().min(b.len());
-    let (a, b) = (&a[..len], &b[..len]);
-    let mut lanes = [0.0f32; 8];
-    let (chunks_a, chunks_b) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = chunks_a
-        .remainder()
-        .iter()
-        .zip(chunks_b.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in chunks_a.zip(chunks_b) {
-        for i in 0..8 {
-            lanes[i] += x[i] * y[i];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
-}
-
-/// Sum with eight independent accumulators (see [`dot`]).
+/// Sum with eight independent accumulators (see [`crate::matmul::dot`]).
 #[inline]
 pub fn sum(a: &[f32]) -> f32 {
     let mut lanes = [0.0f32; 8];

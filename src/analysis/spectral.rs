@@ -8,7 +8,8 @@ use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
 use super::loudness::{power_db, AES17_OFFSET_DB};
-use super::ring::{dot, sum};
+use super::ring::sum;
+use crate::matmul::dot;
 
 /// STFT frame length in samples at the internal rate (93 ms).
 pub const FRAME_LEN: usize = 2048;

@@ -15,6 +15,7 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use super::LandscapeError;
+use crate::matmul::dot;
 
 /// Penalties tried by the inner cross-validation, as multiples of the number of training rows
 /// (the features are standardised, so each diagonal entry of the Gram matrix is about `n`).
@@ -71,27 +72,10 @@ pub struct RidgeData<'a> {
     pub group_count: usize,
 }
 
-/// Dot product with eight independent partial sums, so the additions pipeline instead of waiting
-/// on one another (a single running sum made the Cholesky factorisation latency-bound, several
-/// times slower at the 2048 features the labeller solves for).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut partial = [0.0f64; 8];
-    let chunks = a.len().min(b.len()) / 8 * 8;
-    for (x, y) in a[..chunks].chunks_exact(8).zip(b[..chunks].chunks_exact(8)) {
-        for lane in 0..8 {
-            partial[lane] += x[lane] * y[lane];
-        }
-    }
-    let tail: f64 = a[chunks..]
-        .iter()
-        .zip(&b[chunks..])
-        .map(|(x, y)| x * y)
-        .sum();
-    partial.iter().sum::<f64>() + tail
-}
-
 /// Solves `a x = b` for a symmetric positive definite `a` (`p × p`, row-major, overwritten by its
-/// Cholesky factor) and `k` right-hand sides `b` (`p × k`, overwritten by the solution).
+/// Cholesky factor) and `k` right-hand sides `b` (`p × k`, overwritten by the solution). The
+/// row products go through the pipelined [`dot`]: a single running sum made the factorisation
+/// latency-bound, several times slower at the 2048 features the labeller solves for.
 fn cholesky_solve(a: &mut [f64], b: &mut [f64], p: usize, k: usize) -> Result<(), LandscapeError> {
     for j in 0..p {
         let row_j = &mut a[j * p..(j + 1) * p];
