@@ -16,9 +16,13 @@ pub struct Latent {
 impl Latent {
     /// The latent of a seed: the same seed gives the same latent on every machine (ChaCha8).
     pub fn from_seed(seed: u64) -> Latent {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        Self::from_rng(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed))
+    }
+
+    /// The next latent from `rng` (training draws its batches this way, from the run's seed).
+    pub fn from_rng(rng: &mut impl rand::Rng) -> Latent {
         let values = (0..LATENT_DIM)
-            .map(|_| StandardNormal.sample(&mut rng))
+            .map(|_| StandardNormal.sample(rng))
             .collect();
         Latent { values }
     }

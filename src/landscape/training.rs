@@ -157,15 +157,14 @@ impl Adam {
 /// random stream again.
 const DISCRIMINATOR_SEED: u64 = 0x5eed_d15c;
 
-/// `batch` latent vectors, standard normal, from the run's generator (not candle's, which cannot
-/// be seeded on the CPU).
+/// `batch` latents from the run's generator (not candle's, which cannot be seeded on the CPU).
 fn latent_batch(
     batch: usize,
     rng: &mut ChaCha8Rng,
     device: &Device,
 ) -> candle_core::Result<Tensor> {
-    let values: Vec<f32> = (0..batch * LATENT_DIM)
-        .map(|_| rng.sample::<f32, _>(rand_distr::StandardNormal))
+    let values: Vec<f32> = (0..batch)
+        .flat_map(|_| Latent::from_rng(rng).values)
         .collect();
     Tensor::from_vec(values, (batch, LATENT_DIM), device)
 }
