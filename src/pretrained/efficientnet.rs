@@ -422,10 +422,7 @@ impl EfficientNetLite0 {
 
     /// The 1280-d embedding (global average pool of the head) of an image.
     pub fn embed(&self, image: &RgbImage) -> Result<Vec<f32>, PretrainedError> {
-        if image.width() == 0 || image.height() == 0 {
-            return Err(PretrainedError::new(NETWORK, "empty image"));
-        }
-        self.embed_preprocessed(&Self::preprocess(image))
+        self.forward_image(image, false)
     }
 
     /// The embedding of an already preprocessed `224 × 224 × 3` input.
@@ -437,18 +434,19 @@ impl EfficientNetLite0 {
     /// then the channel means of the last block of stages 2-7. One forward pass, as for
     /// [`Self::embed`].
     pub fn multi_level_features(&self, image: &RgbImage) -> Result<Vec<f32>, PretrainedError> {
+        self.forward_image(image, true)
+    }
+
+    /// Preprocesses a picture and runs the network on it.
+    fn forward_image(
+        &self,
+        image: &RgbImage,
+        with_stage_summary: bool,
+    ) -> Result<Vec<f32>, PretrainedError> {
         if image.width() == 0 || image.height() == 0 {
             return Err(PretrainedError::new(NETWORK, "empty image"));
         }
-        self.forward_checked(&Self::preprocess(image), true)
-    }
-
-    /// [`Self::multi_level_features`] of an already preprocessed `224 × 224 × 3` input.
-    pub fn multi_level_features_preprocessed(
-        &self,
-        input: &[f32],
-    ) -> Result<Vec<f32>, PretrainedError> {
-        self.forward_checked(input, true)
+        self.forward_checked(&Self::preprocess(image), with_stage_summary)
     }
 
     /// Checks the input length and runs the network on its one-thread pool.
