@@ -6,7 +6,10 @@
 //! judged by the goals, the `--ignored` ones included, before it replaces the shipped
 //! model.
 
-use moodscape::landscape::evaluation::{image_distance, mean_pairwise_distance, spearman};
+use moodscape::landscape::evaluation::{
+    defect_share, full_width_seam, image_distance, mean_pairwise_distance, near_black_block,
+    spearman,
+};
 use moodscape::landscape::latent::{walk, LATENT_DIM};
 use moodscape::landscape::{Generator, ImageVaLabeller, LandscapeError, Latent};
 use moodscape::va::Va;
@@ -392,54 +395,6 @@ fn corrupt_weight_files_are_clear_errors() {
     );
 }
 
-/// Luma (0-255) of pixel (x, y).
-fn luma(image: &image::RgbImage, x: u32, y: u32) -> f32 {
-    let p = image.get_pixel(x, y).0;
-    0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
-}
-
-/// A pixel counts as near-black when no channel exceeds this (of 255).
-const NEAR_BLACK: u8 = 20;
-
-/// Side of the smallest near-black square counted as a defect.
-const BLACK_BLOCK: u32 = 6;
-
-/// Top-left corner of a `BLACK_BLOCK`² square of near-black pixels, if the picture has one.
-fn near_black_block(image: &image::RgbImage) -> Option<(u32, u32)> {
-    let (width, height) = image.dimensions();
-    let dark = |x: u32, y: u32| image.get_pixel(x, y).0.iter().all(|&c| c <= NEAR_BLACK);
-    for y in 0..=height - BLACK_BLOCK {
-        for x in 0..=width - BLACK_BLOCK {
-            if (0..BLACK_BLOCK).all(|dy| (0..BLACK_BLOCK).all(|dx| dark(x + dx, y + dy))) {
-                return Some((x, y));
-            }
-        }
-    }
-    None
-}
-
-/// Row `y` (between rows y and y + 1) where the picture has a full-width seam: a one-pixel step
-/// in brightness across at least 90 % of the width that is at least 12 levels and three times
-/// the steps just above and below it. A natural horizon is a soft edge over several rows or
-/// varies along the width; a tiling seam is a hard straight cut.
-fn full_width_seam(image: &image::RgbImage) -> Option<u32> {
-    let (width, height) = image.dimensions();
-    for y in 1..height - 2 {
-        let hard = (0..width)
-            .filter(|&x| {
-                let step = (luma(image, x, y + 1) - luma(image, x, y)).abs();
-                let above = (luma(image, x, y) - luma(image, x, y - 1)).abs();
-                let below = (luma(image, x, y + 2) - luma(image, x, y + 1)).abs();
-                step >= 12.0 && step >= 3.0 * above.max(below)
-            })
-            .count();
-        if hard as f32 >= 0.9 * width as f32 {
-            return Some(y);
-        }
-    }
-    None
-}
-
 #[test]
 fn the_defect_detectors_find_planted_defects() {
     // A smooth gradient has neither defect.
@@ -462,6 +417,11 @@ fn the_defect_detectors_find_planted_defects() {
         }
     }
     assert_eq!(full_width_seam(&cut), Some(29));
+    // Pictures too small to hold a block or a seam have neither (and do not panic).
+    let tiny = image::RgbImage::new(3, 3);
+    assert_eq!(near_black_block(&tiny), None);
+    assert_eq!(full_width_seam(&tiny), None);
+    assert_eq!(defect_share(&[holed, clean, cut, tiny]), 0.5);
 }
 
 /// The artefact scan: a 5×5 VA grid × 16 seeds, no near-black 6×6 block and no

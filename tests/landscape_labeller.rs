@@ -110,3 +110,71 @@ fn fit_score_is_right_on_known_cases() {
     let inverted = fit_score(&[4.0, 3.0, 2.0, 1.0], &truth);
     assert!((inverted.r + 1.0).abs() < 1e-12 && inverted.r2 < 0.0);
 }
+
+/// Pictures between a sunny meadow and a night storm, at the generator's 64×64.
+fn meadow_to_storm(count: usize) -> Vec<RgbImage> {
+    let (meadow, storm) = (
+        image::imageops::resize(
+            &sunny_meadow(),
+            64,
+            64,
+            image::imageops::FilterType::Triangle,
+        ),
+        image::imageops::resize(
+            &night_storm(),
+            64,
+            64,
+            image::imageops::FilterType::Triangle,
+        ),
+    );
+    (0..count)
+        .map(|i| {
+            let t = i as f32 / (count - 1) as f32;
+            RgbImage::from_fn(64, 64, |x, y| {
+                let (a, b) = (meadow.get_pixel(x, y), storm.get_pixel(x, y));
+                Rgb(std::array::from_fn(|c| {
+                    (a[c] as f32 * (1.0 - t) + b[c] as f32 * t).round() as u8
+                }))
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn the_data_ceiling_rewards_labels_that_match_the_pictures() {
+    use moodscape::landscape::evaluation::data_ceiling_consistency;
+    use moodscape::va::Va;
+    let labeller = ImageVaLabeller::embedded().expect("the committed labeller loads");
+    let pictures = meadow_to_storm(24);
+    let read = labeller.label_images(&pictures).unwrap();
+    // Conditioning = the labeller's own reading, stretched onto [-1, 1] per axis.
+    let stretch = |get: fn(&Va) -> f32| {
+        let values: Vec<f32> = read.iter().map(get).collect();
+        let (low, high) = values
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(l, h), &v| (l.min(v), h.max(v)));
+        assert!(high - low > 0.05, "the blends should read differently");
+        values
+            .into_iter()
+            .map(move |v| 2.0 * (v - low) / (high - low) - 1.0)
+            .collect::<Vec<f32>>()
+    };
+    let (valence, arousal) = (stretch(|va| va.valence), stretch(|va| va.arousal));
+    let matching: Vec<Va> = valence
+        .iter()
+        .zip(&arousal)
+        .map(|(&valence, &arousal)| Va { valence, arousal })
+        .collect();
+    let [v, a] = data_ceiling_consistency(&labeller, &pictures, &matching, 2, 3).unwrap();
+    assert!(v > 0.6 && a > 0.6, "labels that match: ρ {v:.3} / {a:.3}");
+
+    let reversed: Vec<Va> = matching.iter().rev().copied().collect();
+    let [v, a] = data_ceiling_consistency(&labeller, &pictures, &reversed, 2, 3).unwrap();
+    assert!(
+        v < -0.3 && a < -0.3,
+        "labels of the wrong pictures: ρ {v:.3} / {a:.3}"
+    );
+
+    let error = data_ceiling_consistency(&labeller, &pictures, &matching[1..], 2, 3).unwrap_err();
+    assert!(error.to_string().contains("cannot fill"), "{error}");
+}

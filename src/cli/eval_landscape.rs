@@ -1,6 +1,6 @@
 //! `moodscape eval-landscape`: the generator metrics of the model card.
 
-use crate::landscape::dataset::build_training_set;
+use crate::landscape::dataset::{build_training_set, LabelFrom};
 use crate::landscape::evaluation::evaluate;
 use crate::landscape::labeller::ImageVaLabeller;
 use image::RgbImage;
@@ -27,6 +27,10 @@ pub struct Args {
     /// Thumbnail cache.
     #[arg(long, default_value = "target/landscape-cache")]
     cache: PathBuf,
+    /// Label the training photos from their full-size files, as a run trained with
+    /// `train-landscape --label-full-size` did (only the data-ceiling row depends on it).
+    #[arg(long)]
+    label_full_size: bool,
     /// Where to write the metrics as JSON.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -37,7 +41,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let generator = super::render::load_generator(args.weights.as_ref())?;
     let labeller = ImageVaLabeller::embedded()?;
     let size = generator.image_size() as u32;
-    let set = build_training_set(&args.data, Some(&args.oasis), &labeller, size, &args.cache)?;
+    let set = build_training_set(
+        &args.data,
+        Some(&args.oasis),
+        &labeller,
+        if args.label_full_size {
+            LabelFrom::FullSize
+        } else {
+            LabelFrom::Thumbnail
+        },
+        size,
+        &args.cache,
+    )?;
     let training: Vec<RgbImage> = (0..set.len())
         .map(|i| RgbImage::from_raw(size, size, set.image(i).to_vec()).expect("thumbnail size"))
         .collect();
@@ -45,6 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         |l, m| generator.generate_batch(l, m),
         &labeller,
         &training,
+        &set.conditioning,
         args.seeds,
         args.steps,
     )?;

@@ -1,7 +1,7 @@
 //! `moodscape train-landscape` (also `cargo xtask train-landscape`): trains the VA-conditioned
 //! landscape GAN on a folder of photos within a time budget, resumably.
 
-use crate::landscape::dataset::build_training_set;
+use crate::landscape::dataset::{build_training_set, LabelFrom};
 use crate::landscape::generator::DEFAULT_CHANNELS;
 use crate::landscape::labeller::{ImageVaLabeller, LabellerHead};
 use crate::landscape::training::{train, TrainConfig};
@@ -38,6 +38,11 @@ pub struct Args {
     /// Train on --data only, without OASIS scenery.
     #[arg(long)]
     no_oasis: bool,
+    /// Label each photo from its full-size file instead of the thumbnail the generator learns to
+    /// paint (the default since v4's step 3 736: full-size labels keep detail a 64×64 picture
+    /// cannot show, which caps the judged consistency of even a perfect generator near 0.8).
+    #[arg(long)]
+    label_full_size: bool,
     /// Image VA labeller head file (default: the one built into the binary; the network weights
     /// always come from models/efficientnet-lite0.safetensors or $MOODSCAPE_EFFICIENTNET).
     #[arg(long)]
@@ -110,7 +115,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let channels = channels_for_size(args.size)?;
     let oasis = (!args.no_oasis).then_some(args.oasis.as_path());
-    let set = build_training_set(&args.data, oasis, &labeller, args.size, &args.cache)?;
+    let label_from = if args.label_full_size {
+        LabelFrom::FullSize
+    } else {
+        LabelFrom::Thumbnail
+    };
+    let set = build_training_set(
+        &args.data,
+        oasis,
+        &labeller,
+        label_from,
+        args.size,
+        &args.cache,
+    )?;
     let human = set
         .sources
         .iter()
@@ -143,9 +160,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         config.run_dir.join("config.json"),
         serde_json::to_string_pretty(&config)?,
     )?;
+    // Which labels this invocation trained on: a resumed run may change them.
     std::fs::write(
         config.run_dir.join("conditioning-scale.json"),
-        serde_json::to_string_pretty(&set.scale)?,
+        serde_json::to_string_pretty(&serde_json::json!({
+            "labels_from": if args.label_full_size { "full-size file" } else { "thumbnail" },
+            "centre": set.scale.centre,
+            "half_range": set.scale.half_range,
+        }))?,
     )?;
     let state = train(&set, &config)?;
     eprintln!(

@@ -72,6 +72,57 @@ pub fn mean_pairwise_distance(images: &[RgbImage]) -> f32 {
     }
 }
 
+/// Luma (0-255) of pixel (x, y).
+fn luma(image: &RgbImage, x: u32, y: u32) -> f32 {
+    let p = image.get_pixel(x, y).0;
+    0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
+}
+
+/// A pixel counts as near-black when no channel exceeds this (of 255).
+pub const NEAR_BLACK: u8 = 20;
+
+/// Side of the smallest near-black square counted as a defect.
+pub const BLACK_BLOCK: u32 = 6;
+
+/// Top-left corner of a `BLACK_BLOCK`² square of near-black pixels, if the picture has one.
+pub fn near_black_block(image: &RgbImage) -> Option<(u32, u32)> {
+    let (width, height) = image.dimensions();
+    if width < BLACK_BLOCK || height < BLACK_BLOCK {
+        return None;
+    }
+    let dark = |x: u32, y: u32| image.get_pixel(x, y).0.iter().all(|&c| c <= NEAR_BLACK);
+    for y in 0..=height - BLACK_BLOCK {
+        for x in 0..=width - BLACK_BLOCK {
+            if (0..BLACK_BLOCK).all(|dy| (0..BLACK_BLOCK).all(|dx| dark(x + dx, y + dy))) {
+                return Some((x, y));
+            }
+        }
+    }
+    None
+}
+
+/// Row `y` (between rows y and y + 1) where the picture has a full-width seam: a one-pixel step
+/// in brightness across at least 90 % of the width that is at least 12 levels and three times
+/// the steps just above and below it. A natural horizon is a soft edge over several rows or
+/// varies along the width; a tiling seam is a hard straight cut.
+pub fn full_width_seam(image: &RgbImage) -> Option<u32> {
+    let (width, height) = image.dimensions();
+    for y in 1..height.saturating_sub(2) {
+        let hard = (0..width)
+            .filter(|&x| {
+                let step = (luma(image, x, y + 1) - luma(image, x, y)).abs();
+                let above = (luma(image, x, y) - luma(image, x, y - 1)).abs();
+                let below = (luma(image, x, y + 2) - luma(image, x, y + 1)).abs();
+                step >= 12.0 && step >= 3.0 * above.max(below)
+            })
+            .count();
+        if hard as f32 >= 0.9 * width as f32 {
+            return Some(y);
+        }
+    }
+    None
+}
+
 /// Everything the model card reports.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EvaluationReport {
@@ -104,13 +155,26 @@ pub struct EvaluationReport {
     /// 5-fold cross-validated accuracy of a random forest telling real from generated from
     /// their image features (0.5 = indistinguishable).
     pub real_vs_generated_accuracy: f64,
+    /// The consistency a generator that paints its training data perfectly would score: ρ
+    /// (valence, arousal) of the same grid when each cell's pictures are the training thumbnails
+    /// whose conditioning lies nearest the cell. The goal on `rho_*` only means something below
+    /// this ceiling.
+    pub data_ceiling_rho: [f64; 2],
+    /// Share of the generated grid pictures with a near-black [`BLACK_BLOCK`]² block or a
+    /// full-width seam (the artefact scan).
+    pub defects_generated_share: f64,
+    /// Share of the training thumbnails the same scan flags (black silhouettes, night skies, sharp
+    /// sea horizons): the rate of a generator that paints exactly like the photographs.
+    pub defects_real_share: f64,
 }
 
-/// Evaluates a batch generator on a `steps`² VA grid × `seeds` seeds against `training` images.
+/// Evaluates a batch generator on a `steps`² VA grid × `seeds` seeds against `training` images
+/// and their `training_conditioning`.
 pub fn evaluate(
     generate: impl Fn(&[Latent], &[Va]) -> Result<Vec<RgbImage>, LandscapeError>,
     labeller: &ImageVaLabeller,
     training: &[RgbImage],
+    training_conditioning: &[Va],
     seeds: usize,
     steps: usize,
 ) -> Result<EvaluationReport, LandscapeError> {
@@ -190,6 +254,8 @@ pub fn evaluate(
         .map(|&i| image_features(&training[i]))
         .collect();
     let accuracy = real_vs_generated_accuracy(&real_features, &features)?;
+    let data_ceiling_rho =
+        data_ceiling_consistency(labeller, training, training_conditioning, seeds, steps)?;
 
     Ok(EvaluationReport {
         seeds,
@@ -206,7 +272,65 @@ pub fn evaluate(
         nn_real_to_train_median: median(&nn_real),
         nn_real_to_train_min: nn_real.first().copied().unwrap_or(0.0),
         real_vs_generated_accuracy: accuracy,
+        data_ceiling_rho,
+        defects_generated_share: defect_share(&images),
+        defects_real_share: defect_share(training),
     })
+}
+
+/// Share of `images` with a near-black block or a full-width seam.
+pub fn defect_share(images: &[RgbImage]) -> f64 {
+    let flagged = images
+        .iter()
+        .filter(|image| near_black_block(image).is_some() || full_width_seam(image).is_some())
+        .count();
+    flagged as f64 / images.len().max(1) as f64
+}
+
+/// Consistency ρ (valence, arousal) of a "generator" that returns, for each cell of the
+/// `steps`² grid, the `seeds` training pictures whose conditioning lies nearest the cell: what
+/// painting the training data perfectly would score under this labeller and these labels.
+pub fn data_ceiling_consistency(
+    labeller: &ImageVaLabeller,
+    training: &[RgbImage],
+    training_conditioning: &[Va],
+    seeds: usize,
+    steps: usize,
+) -> Result<[f64; 2], LandscapeError> {
+    if training.len() != training_conditioning.len() || training.len() < seeds {
+        return Err(LandscapeError::Io(format!(
+            "{} training pictures with {} conditionings cannot fill {seeds} seeds per cell",
+            training.len(),
+            training_conditioning.len()
+        )));
+    }
+    let values = axis_values(steps);
+    let (mut asked, mut judged) = (Vec::new(), Vec::new());
+    for &arousal in &values {
+        for &valence in &values {
+            let mut order: Vec<(f32, usize)> = training_conditioning
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    (
+                        (c.valence - valence).powi(2) + (c.arousal - arousal).powi(2),
+                        i,
+                    )
+                })
+                .collect();
+            order.select_nth_unstable_by(seeds - 1, |a, b| a.0.total_cmp(&b.0));
+            for &(_, i) in &order[..seeds] {
+                asked.push(Va { valence, arousal });
+                judged.push(labeller.label(&training[i])?);
+            }
+        }
+    }
+    let axis = |get: fn(&Va) -> f32| {
+        let a: Vec<f32> = asked.iter().map(get).collect();
+        let j: Vec<f32> = judged.iter().map(get).collect();
+        spearman(&a, &j)
+    };
+    Ok([axis(|va| va.valence), axis(|va| va.arousal)])
 }
 
 /// 5-fold cross-validated accuracy of a random forest separating real from generated images on
