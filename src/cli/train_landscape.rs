@@ -164,7 +164,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::write(
         config.run_dir.join("conditioning-scale.json"),
         serde_json::to_string_pretty(&serde_json::json!({
-            "labels_from": if args.label_full_size { "full-size file" } else { "thumbnail" },
+            "labels_from": label_from,
             "centre": set.scale.centre,
             "half_range": set.scale.half_range,
         }))?,

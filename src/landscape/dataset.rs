@@ -247,17 +247,20 @@ impl ConditioningScale {
     }
 }
 
-/// Which picture the labeller reads to label a training photo.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which picture the labeller reads to label a training photo (recorded in a run's
+/// `conditioning-scale.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum LabelFrom {
     /// The `size`² thumbnail the generator learns to paint, read the way `eval-landscape` reads
     /// generated pictures. The label then describes only what survives at that size, so a
     /// generator that paints its training data perfectly is judged consistent: `eval-landscape`'s
     /// data ceiling is ρ 0.88 / 0.85 with these labels and 0.81 / 0.79 with full-size ones
     /// (`models/landscape-gen.md`).
+    #[serde(rename = "thumbnail")]
     Thumbnail,
     /// The full-size file (embeddings cached in `cache_dir/embeddings`): detail the thumbnail
     /// has lost still counts.
+    #[serde(rename = "full-size file")]
     FullSize,
 }
 
@@ -358,4 +361,15 @@ fn label_thumbnails(
         .collect();
     progress.finish_and_clear();
     labels
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LabelFrom;
+
+    #[test]
+    fn label_sources_are_recorded_by_name() {
+        let names = serde_json::to_string(&[LabelFrom::Thumbnail, LabelFrom::FullSize]).unwrap();
+        assert_eq!(names, r#"["thumbnail","full-size file"]"#);
+    }
 }
