@@ -7,8 +7,8 @@
 //! model.
 
 use moodscape::landscape::evaluation::{
-    defect_share, full_width_seam, image_distance, mean_pairwise_distance, near_black_block,
-    spearman,
+    defect_share, full_width_seam, image_distance, mean_pairwise_distance, median_stripe_share,
+    near_black_block, spearman, two_pixel_stripe_share,
 };
 use moodscape::landscape::latent::{walk, LATENT_DIM};
 use moodscape::landscape::{Generator, ImageVaLabeller, LandscapeError, Latent};
@@ -454,6 +454,25 @@ fn the_defect_detectors_find_planted_defects() {
     assert_eq!(near_black_block(&tiny), None);
     assert_eq!(full_width_seam(&tiny), None);
     assert_eq!(defect_share(&[holed, clean, cut, tiny]), 0.5);
+}
+
+#[test]
+fn the_stripe_share_finds_planted_two_pixel_stripes() {
+    let smooth =
+        image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([60 + x as u8, 90 + y as u8, 120]));
+    // The same picture with its rows in pairs, as nearest 2× upsampling of 32 rows leaves it.
+    let striped = image::RgbImage::from_fn(64, 64, |x, y| *smooth.get_pixel(x, y / 2 * 2));
+    let (calm, streaky) = (
+        two_pixel_stripe_share(&smooth),
+        two_pixel_stripe_share(&striped),
+    );
+    assert!(calm < 0.05, "a smooth gradient: {calm}");
+    assert!(streaky > 0.9, "rows in pairs: {streaky}");
+    assert_eq!(two_pixel_stripe_share(&image::RgbImage::new(1, 1)), 0.0);
+    assert_eq!(
+        median_stripe_share(&[smooth, striped.clone(), striped]),
+        streaky
+    );
 }
 
 /// The artefact scan: a 5×5 VA grid × 16 seeds, no near-black 6×6 block and no

@@ -166,6 +166,11 @@ pub struct EvaluationReport {
     /// Share of the training thumbnails the same scan flags (black silhouettes, night skies, sharp
     /// sea horizons): the rate of a generator that paints exactly like the photographs.
     pub defects_real_share: f64,
+    /// Median [`two_pixel_stripe_share`] of the generated grid pictures: the 2-pixel streaks that
+    /// nearest-neighbour 2× upsampling leaves where the convolutions after it do not smooth them.
+    pub stripes_generated_median: f32,
+    /// The same median over the training thumbnails (what a faithful generator would show).
+    pub stripes_real_median: f32,
 }
 
 /// Evaluates a batch generator on a `steps`² VA grid × `seeds` seeds against `training` images
@@ -275,7 +280,57 @@ pub fn evaluate(
         data_ceiling_rho,
         defects_generated_share: defect_share(&images),
         defects_real_share: defect_share(training),
+        stripes_generated_median: median_stripe_share(&images),
+        stripes_real_median: median_stripe_share(training),
     })
+}
+
+/// How strongly the rows (or columns) of `image` come in pairs: the Fourier share at a 2-pixel
+/// period of its grey-level gradient profile (per row boundary, the summed absolute difference
+/// between the two rows; the same per column boundary), relative to the profile's sum, the larger
+/// of the two directions. A picture stretched 2× by repeating rows puts every step on every other
+/// boundary and scores 1; smooth or natural pictures score a few percent.
+pub fn two_pixel_stripe_share(image: &RgbImage) -> f32 {
+    let (width, height) = image.dimensions();
+    let grey = |x: u32, y: u32| {
+        let p = image.get_pixel(x, y).0;
+        (f32::from(p[0]) + f32::from(p[1]) + f32::from(p[2])) / 3.0
+    };
+    let share = |profile: Vec<f32>| {
+        let total: f32 = profile.iter().sum();
+        let alternating: f32 = profile
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i % 2 == 0 { *v } else { -*v })
+            .sum();
+        if total > 0.0 {
+            alternating.abs() / total
+        } else {
+            0.0
+        }
+    };
+    let rows = (1..height)
+        .map(|y| {
+            (0..width)
+                .map(|x| (grey(x, y) - grey(x, y - 1)).abs())
+                .sum()
+        })
+        .collect();
+    let columns = (1..width)
+        .map(|x| {
+            (0..height)
+                .map(|y| (grey(x, y) - grey(x - 1, y)).abs())
+                .sum()
+        })
+        .collect();
+    share(rows).max(share(columns))
+}
+
+/// Median [`two_pixel_stripe_share`] of `images` (0 for none).
+pub fn median_stripe_share(images: &[RgbImage]) -> f32 {
+    let mut shares: Vec<f32> = images.iter().map(two_pixel_stripe_share).collect();
+    shares.sort_by(f32::total_cmp);
+    shares.get(shares.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// Share of `images` with a near-black block or a full-width seam.
