@@ -957,15 +957,55 @@ pub fn start_standalone_window(binary: &str, args: &[&str], display: &str) -> (K
     panic!("no Moodscape window appeared in {STARTS} starts");
 }
 
+/// A running Xvfb server, stopped with SIGTERM when dropped: Xvfb then removes its lock file and
+/// socket. SIGKILL (what [`KillOnDrop`] sends) left both behind, so every test run used up a
+/// display number for good, and after 30 runs on one machine no display was left.
+pub struct XvfbServer(std::process::Child);
+
+impl Drop for XvfbServer {
+    fn drop(&mut self) {
+        use std::time::{Duration, Instant};
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        if let Ok(pid) = libc::pid_t::try_from(self.0.id()) {
+            // SAFETY: `kill` only sends a signal, to a child this guard owns and has not reaped.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(3);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.0.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Whether X display `number` is taken. A lock file whose server process is gone is stale (left
+/// by a killed Xvfb): it and its socket are removed and the number counts as free.
+fn display_taken(number: u32) -> bool {
+    let lock = format!("/tmp/.X{number}-lock");
+    let socket = format!("/tmp/.X11-unix/X{number}");
+    let Ok(text) = std::fs::read_to_string(&lock) else {
+        return Path::new(&lock).exists() || Path::new(&socket).exists();
+    };
+    match text.trim().parse::<u32>() {
+        Ok(pid) if !Path::new(&format!("/proc/{pid}")).exists() => {
+            let _ = std::fs::remove_file(&socket);
+            std::fs::remove_file(&lock).is_err()
+        }
+        _ => true,
+    }
+}
+
 /// An Xvfb display of its own on the first free number in `displays` (each test binary takes
-/// its own range so parallel binaries never race for one display); killed when the guard drops.
-pub fn start_xvfb(displays: std::ops::Range<u32>) -> (KillOnDrop, String) {
+/// its own range so parallel binaries never race for one display); stopped when the guard drops.
+pub fn start_xvfb(displays: std::ops::Range<u32>) -> (XvfbServer, String) {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant};
     for number in displays.clone() {
-        if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists()
-            || Path::new(&format!("/tmp/.X{number}-lock")).exists()
-        {
+        if display_taken(number) {
             continue;
         }
         let display = format!(":{number}");
@@ -982,7 +1022,7 @@ pub fn start_xvfb(displays: std::ops::Range<u32>) -> (KillOnDrop, String) {
             .stderr(Stdio::null())
             .spawn()
             .expect("Xvfb is needed (see .ci/run)");
-        let guard = KillOnDrop(child);
+        let guard = XvfbServer(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
