@@ -4,6 +4,7 @@
 use crate::landscape::dataset::{build_training_set, LabelFrom};
 use crate::landscape::generator::DEFAULT_CHANNELS;
 use crate::landscape::labeller::{ImageVaLabeller, LabellerHead};
+use crate::landscape::layers::Upsampling;
 use crate::landscape::training::{train, TrainConfig};
 use crate::pretrained::efficientnet::EfficientNetLite0;
 use anyhow::Context;
@@ -90,6 +91,27 @@ pub struct Args {
     /// models/landscape-gen.safetensors) instead of random ones; ignored when resuming.
     #[arg(long)]
     init_from: Option<PathBuf>,
+    /// How the generator doubles its feature maps: `nearest` (v1 and v2) or `bilinear` (no
+    /// paired rows and columns). Weights carry no trace of it beyond the exported file's config,
+    /// so a resumed run may switch, which fine-tunes the network to the other method.
+    #[arg(long, value_enum, default_value_t = UpsamplingArg::Nearest)]
+    upsampling: UpsamplingArg,
+}
+
+/// `--upsampling` values.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum UpsamplingArg {
+    Nearest,
+    Bilinear,
+}
+
+impl From<UpsamplingArg> for Upsampling {
+    fn from(arg: UpsamplingArg) -> Self {
+        match arg {
+            UpsamplingArg::Nearest => Upsampling::Nearest,
+            UpsamplingArg::Bilinear => Upsampling::Bilinear,
+        }
+    }
 }
 
 /// Generator channel widths for an image side.
@@ -152,6 +174,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         diversity_weight: args.diversity_weight,
         ema_decay: args.ema_decay,
         channels,
+        upsampling: args.upsampling.into(),
         seed: args.seed,
         init_from: args.init_from,
     };

@@ -2,12 +2,12 @@
 //! single-threaded [`Generator`].
 //!
 //! Architecture: VA → 2-layer MLP embedding `e`; `[z, e]` → linear → 4×4×C₀; then per stage
-//! nearest 2× upsampling, 3×3 convolution, pixel norm, FiLM (`γ(e)`, `β(e)`, the conditional-norm
+//! 2× upsampling (nearest for v1 and v2, bilinear since; see [`Upsampling`]), 3×3 convolution, pixel norm, FiLM (`γ(e)`, `β(e)`, the conditional-norm
 //! form of Park & Lee's emotional residual unit: VA rescales every feature map at every
 //! resolution) and leaky ReLU; finally a 3×3 convolution to RGB and tanh.
 
 use super::latent::{Latent, LATENT_DIM};
-use super::layers::{film_activation, leaky_relu, pixel_norm, upsample2x, Conv3x3};
+use super::layers::{film_activation, leaky_relu, pixel_norm, Conv3x3, Upsampling};
 use super::LandscapeError;
 use crate::va::Va;
 use candle_core::{DType, Device, Result, Tensor};
@@ -22,6 +22,10 @@ pub const DEFAULT_CHANNELS: [usize; 5] = [128, 96, 64, 32, 16];
 
 /// Name of the tensor that records the channel list inside the weights file.
 const CONFIG_TENSOR: &str = "config.channels";
+
+/// Name of the tensor that records the upsampling (0 nearest, 1 bilinear); files written before
+/// it existed lack it and are nearest.
+const UPSAMPLING_TENSOR: &str = "config.upsampling";
 
 /// Which convolution implementation a forward pass uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +52,8 @@ struct Stage {
 pub struct GeneratorNet {
     /// Channel widths (see [`DEFAULT_CHANNELS`]); fixes the output size.
     channels: Vec<usize>,
+    /// How each stage doubles its input: the weights were trained for one method.
+    upsampling: Upsampling,
     /// First layer of the VA embedding MLP.
     va_embed_in: Linear,
     /// Second layer of the VA embedding MLP.
@@ -62,7 +68,7 @@ pub struct GeneratorNet {
 
 impl GeneratorNet {
     /// Creates (training) or loads (inference) the network under `vb`.
-    pub fn new(channels: &[usize], vb: VarBuilder) -> Result<Self> {
+    pub fn new(channels: &[usize], upsampling: Upsampling, vb: VarBuilder) -> Result<Self> {
         if channels.len() < 2 {
             candle_core::bail!("generator needs at least one upsampling stage");
         }
@@ -81,6 +87,7 @@ impl GeneratorNet {
         let to_rgb = Conv3x3::new(*channels.last().unwrap_or(&1), 3, vb.pp("to_rgb"))?;
         Ok(Self {
             channels: channels.to_vec(),
+            upsampling,
             va_embed_in,
             va_embed_out,
             input,
@@ -131,7 +138,7 @@ impl GeneratorNet {
         };
         let (batch, embed, mut h) = self.stem(z, va)?;
         for stage in &self.stages {
-            h = conv(&stage.conv, &upsample2x(&h)?)?;
+            h = conv(&stage.conv, &self.upsampling.apply(&h)?)?;
             let channels = stage.conv.out_channels();
             let gamma = (stage.gamma.forward(&embed)? + 1.0)?.reshape((batch, 1, 1, channels))?;
             let beta = stage
@@ -152,7 +159,7 @@ impl GeneratorNet {
     pub fn forward_inference(&self, z: &Tensor, va: &Tensor) -> Result<Tensor> {
         let (_, embed, mut h) = self.stem(z, va)?;
         for stage in &self.stages {
-            let pre_bias = stage.conv.forward_no_bias(&upsample2x(&h)?)?;
+            let pre_bias = stage.conv.forward_no_bias(&self.upsampling.apply(&h)?)?;
             let gamma = (stage.gamma.forward(&embed)? + 1.0)?;
             let beta = stage.beta.forward(&embed)?;
             h = film_activation(&pre_bias, stage.conv.bias(), &gamma, &beta)?;
@@ -160,13 +167,45 @@ impl GeneratorNet {
         self.to_rgb.forward(&h)?.tanh()
     }
 
-    /// The channel list as the tensor stored beside the weights.
-    pub fn config_tensor(&self) -> Result<(String, Tensor)> {
+    /// How each stage upsamples.
+    pub fn upsampling(&self) -> Upsampling {
+        self.upsampling
+    }
+
+    /// The channel list and the upsampling as the tensors stored beside the weights.
+    pub fn config_tensors(&self) -> Result<[(String, Tensor); 2]> {
         let values: Vec<f32> = self.channels.iter().map(|&c| c as f32).collect();
-        Ok((
-            CONFIG_TENSOR.to_string(),
-            Tensor::new(values, &Device::Cpu)?,
-        ))
+        let upsampling = match self.upsampling {
+            Upsampling::Nearest => 0f32,
+            Upsampling::Bilinear => 1.0,
+        };
+        Ok([
+            (
+                CONFIG_TENSOR.to_string(),
+                Tensor::new(values, &Device::Cpu)?,
+            ),
+            (
+                UPSAMPLING_TENSOR.to_string(),
+                Tensor::new(&[upsampling], &Device::Cpu)?,
+            ),
+        ])
+    }
+}
+
+/// Reads the upsampling a weights file records (nearest when it records none).
+pub fn upsampling_from_tensors(
+    tensors: &std::collections::HashMap<String, Tensor>,
+) -> std::result::Result<Upsampling, LandscapeError> {
+    let Some(tensor) = tensors.get(UPSAMPLING_TENSOR) else {
+        return Ok(Upsampling::Nearest);
+    };
+    let values: Vec<f32> = tensor.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+    match values.as_slice() {
+        [v] if *v == 0.0 => Ok(Upsampling::Nearest),
+        [v] if *v == 1.0 => Ok(Upsampling::Bilinear),
+        _ => Err(LandscapeError::Model(format!(
+            "generator weights have an unknown upsampling {values:?}"
+        ))),
     }
 }
 
@@ -224,8 +263,9 @@ impl Generator {
             ))
         })?;
         let channels = channels_from_tensors(&tensors)?;
+        let upsampling = upsampling_from_tensors(&tensors)?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, &Device::Cpu);
-        let net = GeneratorNet::new(&channels, vb.pp("g")).map_err(|e| {
+        let net = GeneratorNet::new(&channels, upsampling, vb.pp("g")).map_err(|e| {
             LandscapeError::Model(format!("generator weights do not match the network: {e}"))
         })?;
         let pool = rayon::ThreadPoolBuilder::new()

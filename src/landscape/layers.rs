@@ -97,6 +97,115 @@ pub fn upsample2x(x: &Tensor) -> Result<Tensor> {
     x.contiguous()?.apply_op1(NearestUp2)
 }
 
+/// How a generator doubles its feature maps before each convolution.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Upsampling {
+    /// Each value repeated 2×2 (v1 and v2). The one 3×3 convolution after it does not always
+    /// smooth the copies, and rows and columns come out in pairs (`two_pixel_stripe_share`).
+    #[default]
+    Nearest,
+    /// Bilinear, half-pixel centres, edges clamped (PyTorch's `align_corners=False`): every
+    /// output mixes its two nearest inputs 3:1 along each axis, so no pairs of equal values.
+    Bilinear,
+}
+
+impl Upsampling {
+    /// 2× upsampling of `(B, H, W, C)` by this method (differentiable).
+    pub fn apply(self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Upsampling::Nearest => upsample2x(x),
+            Upsampling::Bilinear => x.contiguous()?.apply_op1(BilinearUp2),
+        }
+    }
+}
+
+/// For output index `o` of a 2× bilinear upsampling of `n` values: the two inputs it mixes, with
+/// weights 3/4 (the nearer) and 1/4 (the clamped neighbour on `o`'s side).
+fn bilinear_taps(o: usize, n: usize) -> [(usize, f32); 2] {
+    let near = o / 2;
+    let other = if o % 2 == 0 {
+        near.saturating_sub(1)
+    } else {
+        (near + 1).min(n - 1)
+    };
+    [(near, 0.75), (other, 0.25)]
+}
+
+/// Bilinear 2× upsampling of `(B, H, W, C)` (see [`Upsampling::Bilinear`]).
+struct BilinearUp2;
+
+impl CustomOp1 for BilinearUp2 {
+    fn name(&self) -> &'static str {
+        "bilinear_up2"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (data, [b, h, w, c]) = nhwc_input(self.name(), storage, layout)?;
+        let mut out = vec![0f32; b * 4 * h * w * c];
+        out.par_chunks_mut(2 * w * c)
+            .enumerate()
+            .for_each(|(out_row, row)| {
+                let (bi, oy) = (out_row / (2 * h), out_row % (2 * h));
+                for (y, wy) in bilinear_taps(oy, h) {
+                    for ox in 0..2 * w {
+                        let dst = &mut row[ox * c..(ox + 1) * c];
+                        for (x, wx) in bilinear_taps(ox, w) {
+                            let src = ((bi * h + y) * w + x) * c;
+                            for (d, s) in dst.iter_mut().zip(&data[src..src + c]) {
+                                *d += wy * wx * s;
+                            }
+                        }
+                    }
+                }
+            });
+        Ok((CpuStorage::F32(out), Shape::from((b, 2 * h, 2 * w, c))))
+    }
+
+    fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(grad.contiguous()?.apply_op1(BilinearUp2Adjoint)?))
+    }
+}
+
+/// The adjoint (transpose) of [`BilinearUp2`]: `(B, 2H, 2W, C)` to `(B, H, W, C)`, each output
+/// value scattered back onto the inputs it was mixed from. Its gradient is [`BilinearUp2`].
+struct BilinearUp2Adjoint;
+
+impl CustomOp1 for BilinearUp2Adjoint {
+    fn name(&self) -> &'static str {
+        "bilinear_up2_adjoint"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (data, [b, oh, ow, c]) = nhwc_input(self.name(), storage, layout)?;
+        let (h, w) = (oh / 2, ow / 2);
+        let mut out = vec![0f32; b * h * w * c];
+        // One image per task: the scatter writes rows of its own image only.
+        out.par_chunks_mut((h * w * c).max(1))
+            .enumerate()
+            .for_each(|(bi, image)| {
+                for oy in 0..2 * h {
+                    for (y, wy) in bilinear_taps(oy, h) {
+                        for ox in 0..2 * w {
+                            let src = ((bi * oh + oy) * ow + ox) * c;
+                            for (x, wx) in bilinear_taps(ox, w) {
+                                let dst = &mut image[(y * w + x) * c..(y * w + x + 1) * c];
+                                for (d, s) in dst.iter_mut().zip(&data[src..src + c]) {
+                                    *d += wy * wx * s;
+                                }
+                            }
+                        }
+                    }
+                }
+            });
+        Ok((CpuStorage::F32(out), Shape::from((b, h, w, c))))
+    }
+
+    fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(grad.contiguous()?.apply_op1(BilinearUp2)?))
+    }
+}
+
 /// 2×2 average pooling of `(B, H, W, C)` (even sides).
 pub fn avg_pool2x(x: &Tensor) -> Result<Tensor> {
     x.contiguous()?.apply_op1(SumDown2)? * 0.25

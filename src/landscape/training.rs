@@ -14,6 +14,7 @@ use super::discriminator::DiscriminatorNet;
 use super::generator::{tensor_pixels_to_images, GeneratorNet};
 use super::grid::render_grid;
 use super::latent::{Latent, LATENT_DIM};
+use super::layers::Upsampling;
 use super::seeded_init::seeded_var_builder;
 use super::LandscapeError;
 use crate::va::Va;
@@ -51,6 +52,9 @@ pub struct TrainConfig {
     pub ema_decay: f64,
     /// Generator channel widths (fixes the image size).
     pub channels: Vec<usize>,
+    /// How the generator upsamples (runs before this option existed were nearest).
+    #[serde(default)]
+    pub upsampling: Upsampling,
     /// Seed of data order, noise and initialisation.
     pub seed: u64,
     /// Generator weights (an exported EMA file) to start a new run from instead of random ones,
@@ -298,10 +302,12 @@ pub fn train(set: &TrainingSet, config: &TrainConfig) -> Result<RunState, Landsc
     // run overwrites them from its checkpoint.
     let generator = GeneratorNet::new(
         &config.channels,
+        config.upsampling,
         seeded_var_builder(&g_map, config.seed, DType::F32, &device).pp("g"),
     )?;
     let ema = GeneratorNet::new(
         &config.channels,
+        config.upsampling,
         VarBuilder::from_varmap(&ema_map, DType::F32, &device).pp("g"),
     )?;
     let discriminator = DiscriminatorNet::new(
@@ -405,8 +411,7 @@ pub fn train(set: &TrainingSet, config: &TrainConfig) -> Result<RunState, Landsc
         let json =
             serde_json::to_string_pretty(state).map_err(|e| LandscapeError::Io(e.to_string()))?;
         std::fs::write(&state_path, json).map_err(|e| LandscapeError::Io(e.to_string()))?;
-        let (name, config_tensor) = ema.config_tensor()?;
-        ema_tensors.insert(name, config_tensor);
+        ema_tensors.extend(ema.config_tensors()?);
         if let Some(parent) = config.export.parent() {
             std::fs::create_dir_all(parent).map_err(|e| LandscapeError::Io(e.to_string()))?;
         }
