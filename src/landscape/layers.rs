@@ -124,7 +124,7 @@ impl Upsampling {
 /// weights 3/4 (the nearer) and 1/4 (the clamped neighbour on `o`'s side).
 fn bilinear_taps(o: usize, n: usize) -> [(usize, f32); 2] {
     let near = o / 2;
-    let other = if o % 2 == 0 {
+    let other = if o.is_multiple_of(2) {
         near.saturating_sub(1)
     } else {
         (near + 1).min(n - 1)
