@@ -7,8 +7,8 @@
 //! model.
 
 use moodscape::landscape::evaluation::{
-    defect_share, full_width_seam, image_distance, mean_pairwise_distance, median_stripe_share,
-    near_black_block, spearman, two_pixel_stripe_share,
+    defect_share, full_width_seam, image_distance, mean_pairwise_distance, median_of,
+    near_black_block, spearman, two_pixel_stripes,
 };
 use moodscape::landscape::latent::{walk, LATENT_DIM};
 use moodscape::landscape::{Generator, ImageVaLabeller, LandscapeError, Latent};
@@ -457,21 +457,31 @@ fn the_defect_detectors_find_planted_defects() {
 }
 
 #[test]
-fn the_stripe_share_finds_planted_two_pixel_stripes() {
+fn the_stripe_measure_finds_planted_two_pixel_stripes() {
     let smooth =
         image::RgbImage::from_fn(64, 64, |x, y| image::Rgb([60 + x as u8, 90 + y as u8, 120]));
     // The same picture with its rows in pairs, as nearest 2× upsampling of 32 rows leaves it.
-    let striped = image::RgbImage::from_fn(64, 64, |x, y| *smooth.get_pixel(x, y / 2 * 2));
-    let (calm, streaky) = (
-        two_pixel_stripe_share(&smooth),
-        two_pixel_stripe_share(&striped),
+    let paired = image::RgbImage::from_fn(64, 64, |x, y| *smooth.get_pixel(x, y / 2 * 2));
+    let (calm, streaky) = (two_pixel_stripes(&smooth), two_pixel_stripes(&paired));
+    assert!(
+        calm.share < 0.05 && calm.amplitude < 0.05,
+        "a smooth gradient: {calm:?}"
     );
-    assert!(calm < 0.05, "a smooth gradient: {calm}");
-    assert!(streaky > 0.9, "rows in pairs: {streaky}");
-    assert_eq!(two_pixel_stripe_share(&image::RgbImage::new(1, 1)), 0.0);
+    // Green rises 2 per pair of rows, grey 2/3: steps of 2/3 on every other boundary are a
+    // component of about 1/3 grey level at the 2-px period.
+    assert!(streaky.share > 0.9, "rows in pairs: {streaky:?}");
+    assert!(
+        (streaky.amplitude - 1.0 / 3.0).abs() < 0.02,
+        "rows in pairs: {streaky:?}"
+    );
+    // A flat picture has no stripes and no division by zero; nor does a single pixel.
+    let flat = two_pixel_stripes(&image::RgbImage::from_pixel(8, 8, image::Rgb([9, 9, 9])));
+    assert_eq!((flat.share, flat.amplitude), (0.0, 0.0));
+    let dot = two_pixel_stripes(&image::RgbImage::new(1, 1));
+    assert_eq!((dot.share, dot.amplitude), (0.0, 0.0));
     assert_eq!(
-        median_stripe_share(&[smooth, striped.clone(), striped]),
-        streaky
+        median_of(&[smooth, paired.clone(), paired], |s| s.share),
+        streaky.share
     );
 }
 

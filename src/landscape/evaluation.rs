@@ -166,11 +166,18 @@ pub struct EvaluationReport {
     /// Share of the training thumbnails the same scan flags (black silhouettes, night skies, sharp
     /// sea horizons): the rate of a generator that paints exactly like the photographs.
     pub defects_real_share: f64,
-    /// Median [`two_pixel_stripe_share`] of the generated grid pictures: the 2-pixel streaks that
-    /// nearest-neighbour 2× upsampling leaves where the convolutions after it do not smooth them.
-    pub stripes_generated_median: f32,
-    /// The same median over the training thumbnails (what a faithful generator would show).
-    pub stripes_real_median: f32,
+    /// Median [`TwoPixelStripes::share`] of the generated grid pictures: how much of their
+    /// gradient comes as the 2-pixel pairs that nearest 2× upsampling leaves. Relative to the
+    /// picture's own gradient, so smooth pictures score high on faint pairs; read it with
+    /// `stripes_amplitude_*`.
+    pub stripes_share_generated_median: f32,
+    /// The same median over the training thumbnails.
+    pub stripes_share_real_median: f32,
+    /// Median [`TwoPixelStripes::amplitude`] of the generated grid pictures, in grey levels: how
+    /// strong the pairs are in absolute terms (what a viewer can see).
+    pub stripes_amplitude_generated_median: f32,
+    /// The same median over the training thumbnails (natural texture has some too).
+    pub stripes_amplitude_real_median: f32,
 }
 
 /// Evaluates a batch generator on a `steps`² VA grid × `seeds` seeds against `training` images
@@ -280,57 +287,80 @@ pub fn evaluate(
         data_ceiling_rho,
         defects_generated_share: defect_share(&images),
         defects_real_share: defect_share(training),
-        stripes_generated_median: median_stripe_share(&images),
-        stripes_real_median: median_stripe_share(training),
+        stripes_share_generated_median: median_of(&images, |s| s.share),
+        stripes_share_real_median: median_of(training, |s| s.share),
+        stripes_amplitude_generated_median: median_of(&images, |s| s.amplitude),
+        stripes_amplitude_real_median: median_of(training, |s| s.amplitude),
     })
 }
 
-/// How strongly the rows (or columns) of `image` come in pairs: the Fourier share at a 2-pixel
-/// period of its grey-level gradient profile (per row boundary, the summed absolute difference
-/// between the two rows; the same per column boundary), relative to the profile's sum, the larger
-/// of the two directions. A picture stretched 2× by repeating rows puts every step on every other
-/// boundary and scores 1; smooth or natural pictures score a few percent.
-pub fn two_pixel_stripe_share(image: &RgbImage) -> f32 {
+/// How strongly the rows (or columns) of an image come in pairs, from its grey-level gradient
+/// profile (per row boundary, the mean absolute difference between the two rows; the same per
+/// column boundary) and that profile's component at a 2-pixel period. Pairs put every step on
+/// every other boundary. Of the two directions, the one with the larger amplitude.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TwoPixelStripes {
+    /// The 2-pixel component relative to the profile's mean: 1 for a picture stretched 2× by
+    /// repeating rows, a few percent for natural pictures.
+    pub share: f32,
+    /// The 2-pixel component in grey levels (0-255) per boundary.
+    pub amplitude: f32,
+}
+
+/// [`TwoPixelStripes`] of `image` (zeros for pictures without two rows and two columns).
+pub fn two_pixel_stripes(image: &RgbImage) -> TwoPixelStripes {
     let (width, height) = image.dimensions();
     let grey = |x: u32, y: u32| {
         let p = image.get_pixel(x, y).0;
         (f32::from(p[0]) + f32::from(p[1]) + f32::from(p[2])) / 3.0
     };
-    let share = |profile: Vec<f32>| {
-        let total: f32 = profile.iter().sum();
-        let alternating: f32 = profile
+    let measure = |profile: Vec<f32>| {
+        let count = profile.len().max(1) as f32;
+        let mean = profile.iter().sum::<f32>() / count;
+        let alternating = profile
             .iter()
             .enumerate()
             .map(|(i, v)| if i % 2 == 0 { *v } else { -*v })
-            .sum();
-        if total > 0.0 {
-            alternating.abs() / total
-        } else {
-            0.0
+            .sum::<f32>()
+            .abs()
+            / count;
+        TwoPixelStripes {
+            share: if mean > 0.0 { alternating / mean } else { 0.0 },
+            amplitude: alternating,
         }
     };
     let rows = (1..height)
         .map(|y| {
             (0..width)
                 .map(|x| (grey(x, y) - grey(x, y - 1)).abs())
-                .sum()
+                .sum::<f32>()
+                / width as f32
         })
         .collect();
     let columns = (1..width)
         .map(|x| {
             (0..height)
                 .map(|y| (grey(x, y) - grey(x - 1, y)).abs())
-                .sum()
+                .sum::<f32>()
+                / height as f32
         })
         .collect();
-    share(rows).max(share(columns))
+    let (rows, columns) = (measure(rows), measure(columns));
+    if rows.amplitude >= columns.amplitude {
+        rows
+    } else {
+        columns
+    }
 }
 
-/// Median [`two_pixel_stripe_share`] of `images` (0 for none).
-pub fn median_stripe_share(images: &[RgbImage]) -> f32 {
-    let mut shares: Vec<f32> = images.iter().map(two_pixel_stripe_share).collect();
-    shares.sort_by(f32::total_cmp);
-    shares.get(shares.len() / 2).copied().unwrap_or(0.0)
+/// Median of one [`TwoPixelStripes`] value over `images` (0 for none).
+pub fn median_of(images: &[RgbImage], value: impl Fn(&TwoPixelStripes) -> f32) -> f32 {
+    let mut values: Vec<f32> = images
+        .iter()
+        .map(|i| value(&two_pixel_stripes(i)))
+        .collect();
+    values.sort_by(f32::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// Share of `images` with a near-black block or a full-width seam.
