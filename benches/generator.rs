@@ -13,7 +13,7 @@
 
 use candle_core::{Device, Tensor};
 use moodscape::landscape::generator::{ConvPath, DEFAULT_CHANNELS};
-use moodscape::landscape::layers::{upsample2x, Conv3x3};
+use moodscape::landscape::layers::{upsample2x, Conv3x3, Upsampling};
 use moodscape::landscape::{Generator, Latent};
 use moodscape::pretrained::upscaler::Upscaler;
 use moodscape::va::Va;
@@ -91,6 +91,27 @@ fn main() {
     println!(
         "  candle conv2d (NCHW built-in)   {builtin:7.3} ms/image  ({:.2}x the shipped time)",
         builtin / fused
+    );
+    let mut by_upsampling = Vec::new();
+    for upsampling in [Upsampling::Nearest, Upsampling::Bilinear] {
+        let variant = net.with_upsampling(upsampling);
+        let ms = time_ms(10, 100, || {
+            generator.on_generator_thread(|| {
+                variant
+                    .forward_inference(&z, &va_tensor)
+                    .unwrap()
+                    .to_vec3::<f32>()
+                    .ok()
+            });
+        });
+        by_upsampling.push(ms);
+    }
+    println!(
+        "  fused, nearest / bilinear upsampling {:.3} / {:.3} ms/image ({:.2}x; shipped: {:?})",
+        by_upsampling[0],
+        by_upsampling[1],
+        by_upsampling[1] / by_upsampling[0],
+        net.upsampling()
     );
 
     // The learned upscaler, on its own one-thread pool, against the generator measured above.

@@ -172,6 +172,15 @@ impl GeneratorNet {
         self.upsampling
     }
 
+    /// The same weights with another upsampling (the bench's cost comparison; the pictures
+    /// are only right with the method the weights were trained for).
+    pub fn with_upsampling(&self, upsampling: Upsampling) -> Self {
+        Self {
+            upsampling,
+            ..self.clone()
+        }
+    }
+
     /// The channel list and the upsampling as the tensors stored beside the weights.
     pub fn config_tensors(&self) -> Result<[(String, Tensor); 2]> {
         let values: Vec<f32> = self.channels.iter().map(|&c| c as f32).collect();
