@@ -7,7 +7,7 @@
 //! model.
 
 use moodscape::landscape::evaluation::{
-    defect_share, full_width_seam, image_distance, mean_pairwise_distance, median_of,
+    defect_share, full_width_seam, image_distance, mean_pairwise_distance, median_stripes,
     near_black_block, spearman, two_pixel_stripes,
 };
 use moodscape::landscape::latent::{walk, LATENT_DIM};
@@ -467,11 +467,11 @@ fn the_stripe_measure_finds_planted_two_pixel_stripes() {
         calm.share < 0.05 && calm.amplitude < 0.05,
         "a smooth gradient: {calm:?}"
     );
-    // Green rises 2 per pair of rows, grey 2/3: steps of 2/3 on every other boundary are a
-    // component of about 1/3 grey level at the 2-px period.
+    // Green rises 2 per pair of rows, luma 0.587 · 2: those steps on 31 of the 63 boundaries
+    // are a component of 1.174 · 31 / 63 luma levels at the 2-px period.
     assert!(streaky.share > 0.9, "rows in pairs: {streaky:?}");
     assert!(
-        (streaky.amplitude - 1.0 / 3.0).abs() < 0.02,
+        (streaky.amplitude - 1.174 * 31.0 / 63.0).abs() < 0.02,
         "rows in pairs: {streaky:?}"
     );
     // A flat picture has no stripes and no division by zero; nor does a single pixel.
@@ -479,10 +479,7 @@ fn the_stripe_measure_finds_planted_two_pixel_stripes() {
     assert_eq!((flat.share, flat.amplitude), (0.0, 0.0));
     let dot = two_pixel_stripes(&image::RgbImage::new(1, 1));
     assert_eq!((dot.share, dot.amplitude), (0.0, 0.0));
-    assert_eq!(
-        median_of(&[smooth, paired.clone(), paired], |s| s.share),
-        streaky.share
-    );
+    assert_eq!(median_stripes(&[smooth, paired.clone(), paired]), streaky);
 }
 
 /// The artefact scan: a 5×5 VA grid × 16 seeds, no near-black 6×6 block and no

@@ -173,7 +173,7 @@ pub struct EvaluationReport {
     pub stripes_share_generated_median: f32,
     /// The same median over the training thumbnails.
     pub stripes_share_real_median: f32,
-    /// Median [`TwoPixelStripes::amplitude`] of the generated grid pictures, in grey levels: how
+    /// Median [`TwoPixelStripes::amplitude`] of the generated grid pictures, in luma levels: how
     /// strong the pairs are in absolute terms (what a viewer can see).
     pub stripes_amplitude_generated_median: f32,
     /// The same median over the training thumbnails (natural texture has some too).
@@ -268,6 +268,7 @@ pub fn evaluate(
     let accuracy = real_vs_generated_accuracy(&real_features, &features)?;
     let data_ceiling_rho =
         data_ceiling_consistency(labeller, training, training_conditioning, seeds, steps)?;
+    let (generated_stripes, real_stripes) = (median_stripes(&images), median_stripes(training));
 
     Ok(EvaluationReport {
         seeds,
@@ -287,14 +288,14 @@ pub fn evaluate(
         data_ceiling_rho,
         defects_generated_share: defect_share(&images),
         defects_real_share: defect_share(training),
-        stripes_share_generated_median: median_of(&images, |s| s.share),
-        stripes_share_real_median: median_of(training, |s| s.share),
-        stripes_amplitude_generated_median: median_of(&images, |s| s.amplitude),
-        stripes_amplitude_real_median: median_of(training, |s| s.amplitude),
+        stripes_share_generated_median: generated_stripes.share,
+        stripes_share_real_median: real_stripes.share,
+        stripes_amplitude_generated_median: generated_stripes.amplitude,
+        stripes_amplitude_real_median: real_stripes.amplitude,
     })
 }
 
-/// How strongly the rows (or columns) of an image come in pairs, from its grey-level gradient
+/// How strongly the rows (or columns) of an image come in pairs, from its luma gradient
 /// profile (per row boundary, the mean absolute difference between the two rows; the same per
 /// column boundary) and that profile's component at a 2-pixel period. Pairs put every step on
 /// every other boundary. Of the two directions, the one with the larger amplitude.
@@ -303,17 +304,14 @@ pub struct TwoPixelStripes {
     /// The 2-pixel component relative to the profile's mean: 1 for a picture stretched 2× by
     /// repeating rows, a few percent for natural pictures.
     pub share: f32,
-    /// The 2-pixel component in grey levels (0-255) per boundary.
+    /// The 2-pixel component in luma levels (0-255) per boundary.
     pub amplitude: f32,
 }
 
 /// [`TwoPixelStripes`] of `image` (zeros for pictures without two rows and two columns).
 pub fn two_pixel_stripes(image: &RgbImage) -> TwoPixelStripes {
     let (width, height) = image.dimensions();
-    let grey = |x: u32, y: u32| {
-        let p = image.get_pixel(x, y).0;
-        (f32::from(p[0]) + f32::from(p[1]) + f32::from(p[2])) / 3.0
-    };
+    let grey = |x: u32, y: u32| luma(image, x, y);
     let measure = |profile: Vec<f32>| {
         let count = profile.len().max(1) as f32;
         let mean = profile.iter().sum::<f32>() / count;
@@ -353,14 +351,19 @@ pub fn two_pixel_stripes(image: &RgbImage) -> TwoPixelStripes {
     }
 }
 
-/// Median of one [`TwoPixelStripes`] value over `images` (0 for none).
-pub fn median_of(images: &[RgbImage], value: impl Fn(&TwoPixelStripes) -> f32) -> f32 {
-    let mut values: Vec<f32> = images
-        .iter()
-        .map(|i| value(&two_pixel_stripes(i)))
-        .collect();
-    values.sort_by(f32::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(0.0)
+/// Medians of [`TwoPixelStripes::share`] and [`TwoPixelStripes::amplitude`] over `images`, each
+/// picture measured once (zeros for none).
+pub fn median_stripes(images: &[RgbImage]) -> TwoPixelStripes {
+    let measured: Vec<TwoPixelStripes> = images.iter().map(two_pixel_stripes).collect();
+    let median = |value: fn(&TwoPixelStripes) -> f32| {
+        let mut values: Vec<f32> = measured.iter().map(value).collect();
+        values.sort_by(f32::total_cmp);
+        values.get(values.len() / 2).copied().unwrap_or(0.0)
+    };
+    TwoPixelStripes {
+        share: median(|s| s.share),
+        amplitude: median(|s| s.amplitude),
+    }
 }
 
 /// Share of `images` with a near-black block or a full-width seam.

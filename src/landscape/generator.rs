@@ -2,9 +2,10 @@
 //! single-threaded [`Generator`].
 //!
 //! Architecture: VA → 2-layer MLP embedding `e`; `[z, e]` → linear → 4×4×C₀; then per stage
-//! 2× upsampling (nearest for v1 and v2, bilinear since; see [`Upsampling`]), 3×3 convolution, pixel norm, FiLM (`γ(e)`, `β(e)`, the conditional-norm
-//! form of Park & Lee's emotional residual unit: VA rescales every feature map at every
-//! resolution) and leaky ReLU; finally a 3×3 convolution to RGB and tanh.
+//! 2× upsampling (nearest, or bilinear for weights trained with it; see [`Upsampling`]), 3×3
+//! convolution, pixel norm, FiLM (`γ(e)`, `β(e)`, the conditional-norm form of Park & Lee's
+//! emotional residual unit: VA rescales every feature map at every resolution) and leaky ReLU;
+//! finally a 3×3 convolution to RGB and tanh.
 
 use super::latent::{Latent, LATENT_DIM};
 use super::layers::{film_activation, leaky_relu, pixel_norm, Conv3x3, Upsampling};

@@ -102,7 +102,7 @@ pub fn upsample2x(x: &Tensor) -> Result<Tensor> {
 #[serde(rename_all = "lowercase")]
 pub enum Upsampling {
     /// Each value repeated 2×2 (v1 and v2). The one 3×3 convolution after it does not always
-    /// smooth the copies, and rows and columns come out in pairs (`two_pixel_stripe_share`).
+    /// smooth the copies, and rows and columns come out in pairs (`two_pixel_stripes`).
     #[default]
     Nearest,
     /// Bilinear, half-pixel centres, edges clamped (PyTorch's `align_corners=False`): every
