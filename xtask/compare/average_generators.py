@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Uniform average of several generator exports (safetensors) with the same tensors.
+
+Usage: average_generators.py OUT.safetensors IN1.safetensors IN2.safetensors ...
+
+Floating-point tensors are averaged; any other tensor (the `config.*` entries) must be equal in
+every input and is copied. Needs only numpy: safetensors is an 8-byte header length, a JSON header
+and the raw little-endian data.
+"""
+import json
+import struct
+import sys
+
+import numpy as np
+
+DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "U8": np.uint8,
+          "I64": np.int64, "U32": np.uint32, "I32": np.int32}
+
+
+def read(path):
+    with open(path, "rb") as f:
+        blob = f.read()
+    (length,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + length])
+    data = blob[8 + length:]
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        array = np.frombuffer(data[start:end], dtype=DTYPES[info["dtype"]])
+        tensors[name] = (info["dtype"], array.reshape(info["shape"]))
+    return tensors
+
+
+def write(path, tensors):
+    header, chunks, offset = {}, [], 0
+    for name in sorted(tensors):
+        dtype, array = tensors[name]
+        raw = np.ascontiguousarray(array).tobytes()
+        header[name] = {"dtype": dtype, "shape": list(array.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        chunks.append(raw)
+        offset += len(raw)
+    encoded = json.dumps(header, separators=(",", ":")).encode()
+    encoded += b" " * (-len(encoded) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(encoded)) + encoded + b"".join(chunks))
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    out, inputs = sys.argv[1], [read(p) for p in sys.argv[2:]]
+    names = set(inputs[0])
+    if any(set(t) != names for t in inputs):
+        sys.exit("the inputs hold different tensors")
+    averaged = {}
+    for name in names:
+        dtype = inputs[0][name][0]
+        arrays = [t[name][1] for t in inputs]
+        if dtype.startswith("F"):
+            mean = np.mean([a.astype(np.float64) for a in arrays], axis=0)
+            averaged[name] = (dtype, mean.astype(DTYPES[dtype]))
+        elif all(np.array_equal(arrays[0], a) for a in arrays):
+            averaged[name] = (dtype, arrays[0])
+        else:
+            sys.exit(f"{name}: differs between inputs and cannot be averaged")
+    write(out, averaged)
+    print(f"{out}: mean of {len(inputs)} exports, {len(names)} tensors")
+
+
+if __name__ == "__main__":
+    main()
