@@ -3,8 +3,9 @@
 
 Usage: average_generators.py OUT.safetensors IN1.safetensors IN2.safetensors ...
 
-Floating-point tensors are averaged; any other tensor (the `config.*` entries) must be equal in
-every input and is copied. Needs only numpy: safetensors is an 8-byte header length, a JSON header
+Weight tensors are averaged. The `config.*` entries are copied: they must be equal wherever they
+appear, and an input without one (an export older than that option, which loads with its default)
+must agree with the others by the caller's knowledge. Needs only numpy: safetensors is an 8-byte header length, a JSON header
 and the raw little-endian data.
 """
 import json
@@ -52,20 +53,20 @@ def main():
     if len(sys.argv) < 4:
         sys.exit(__doc__)
     out, inputs = sys.argv[1], [read(p) for p in sys.argv[2:]]
-    names = set(inputs[0])
-    if any(set(t) != names for t in inputs):
-        sys.exit("the inputs hold different tensors")
+    weights = {n for n in inputs[0] if not n.startswith("config.")}
+    if any({n for n in t if not n.startswith("config.")} != weights for t in inputs):
+        sys.exit("the inputs hold different weight tensors")
     averaged = {}
-    for name in names:
+    for name in weights:
         dtype = inputs[0][name][0]
-        arrays = [t[name][1] for t in inputs]
-        if dtype.startswith("F"):
-            mean = np.mean([a.astype(np.float64) for a in arrays], axis=0)
-            averaged[name] = (dtype, mean.astype(DTYPES[dtype]))
-        elif all(np.array_equal(arrays[0], a) for a in arrays):
-            averaged[name] = (dtype, arrays[0])
-        else:
-            sys.exit(f"{name}: differs between inputs and cannot be averaged")
+        mean = np.mean([t[name][1].astype(np.float64) for t in inputs], axis=0)
+        averaged[name] = (dtype, mean.astype(DTYPES[dtype]))
+    for name in {n for t in inputs for n in t if n.startswith("config.")}:
+        present = [t[name] for t in inputs if name in t]
+        if any(not np.array_equal(present[0][1], p[1]) for p in present):
+            sys.exit(f"{name}: differs between inputs")
+        averaged[name] = present[0]
+    names = averaged
     write(out, averaged)
     print(f"{out}: mean of {len(inputs)} exports, {len(names)} tensors")
 
