@@ -4,9 +4,9 @@
 Usage: average_generators.py OUT.safetensors IN1.safetensors IN2.safetensors ...
 
 Weight tensors are averaged. The `config.*` entries are copied: they must be equal wherever they
-appear, and an input without one (an export older than that option, which loads with its default)
-must agree with the others by the caller's knowledge. Needs only numpy: safetensors is an 8-byte header length, a JSON header
-and the raw little-endian data.
+appear. An input may lack one (an export older than that option, which loads with the option's
+default); the caller must know that default matches the others. Needs only numpy: safetensors is
+an 8-byte header length, a JSON header and the raw little-endian data.
 """
 import json
 import struct
@@ -66,9 +66,8 @@ def main():
         if any(not np.array_equal(present[0][1], p[1]) for p in present):
             sys.exit(f"{name}: differs between inputs")
         averaged[name] = present[0]
-    names = averaged
     write(out, averaged)
-    print(f"{out}: mean of {len(inputs)} exports, {len(names)} tensors")
+    print(f"{out}: mean of {len(inputs)} exports, {len(averaged)} tensors")
 
 
 if __name__ == "__main__":
