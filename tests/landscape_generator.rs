@@ -262,6 +262,34 @@ fn seeds_give_different_landscapes_at_the_same_mood() {
     }
 }
 
+#[test]
+fn truncation_one_is_the_trained_generator_and_less_pulls_seeds_together() {
+    let latents: Vec<Latent> = (0..8).map(|seed| Latent::from_seed(200 + seed)).collect();
+    let moods = vec![neutral(); latents.len()];
+    let trained = generator().generate_batch(&latents, &moods).unwrap();
+    let at_one = generator()
+        .with_truncation(1.0)
+        .generate_batch(&latents, &moods)
+        .unwrap();
+    assert_eq!(trained, at_one, "truncation 1 must change nothing");
+
+    let spread = |truncation: f32| {
+        mean_pairwise_distance(
+            &generator()
+                .with_truncation(truncation)
+                .generate_batch(&latents, &moods)
+                .unwrap(),
+        )
+    };
+    let (full, half, none) = (spread(1.0), spread(0.5), spread(1e-6));
+    assert!(
+        full > half && half > none,
+        "seed spread must shrink with the truncation: {full} {half} {none}"
+    );
+    // At (almost) zero every seed paints its mood's average picture.
+    assert!(none < 0.01, "seeds still differ at truncation 0: {none}");
+}
+
 /// Share of a walk's path length (the sum of its frame-to-frame distances) taken by its largest
 /// step: 1/steps for an even walk, 1 when the picture holds still and then jumps once. Measured
 /// against the path rather than the start-to-end distance: a smooth walk may curve away and back

@@ -156,11 +156,18 @@ pub struct EvaluationReport {
     /// 5-fold cross-validated accuracy of a random forest telling real from generated from
     /// their colour and texture statistics (the 52 image features; 0.5 = indistinguishable).
     pub real_vs_generated_accuracy: f64,
+    /// 95 % Wilson interval of that accuracy over its 800 held-out predictions: how far another
+    /// draw of pictures could move it (seeds 1000… read 0.625 for v2, seeds 5000… 0.657).
+    #[serde(default)]
+    pub real_vs_generated_accuracy_interval: [f64; 2],
     /// The same classifier on the labeller's EfficientNet-Lite0 embedding of each picture. The
     /// colour statistics are blind to shapes: blobs, smears and melted textures show up here,
     /// the way FID's Inception features catch what pixel statistics miss.
     #[serde(default)]
     pub real_vs_generated_accuracy_embedding: f64,
+    /// 95 % Wilson interval of the embedding classifier's accuracy.
+    #[serde(default)]
+    pub real_vs_generated_accuracy_embedding_interval: [f64; 2],
     /// The consistency a generator that paints its training data perfectly would score: ρ
     /// (valence, arousal) of the same grid when each cell's pictures are the training thumbnails
     /// whose conditioning lies nearest the cell. The goal on `rho_*` only means something below
@@ -186,8 +193,12 @@ pub struct EvaluationReport {
     pub stripes_amplitude_real_median: f32,
 }
 
-/// Evaluates a batch generator on a `steps`² VA grid × `seeds` seeds against `training` images
-/// and their `training_conditioning`.
+/// The first seed of the evaluation grid: the card's numbers are on seeds 1000, 1001, …
+pub const EVALUATION_FIRST_SEED: u64 = 1000;
+
+/// Evaluates a batch generator on a `steps`² VA grid × `seeds` seeds (from `first_seed` on)
+/// against `training` images and their `training_conditioning`.
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate(
     generate: impl Fn(&[Latent], &[Va]) -> Result<Vec<RgbImage>, LandscapeError>,
     labeller: &ImageVaLabeller,
@@ -195,6 +206,7 @@ pub fn evaluate(
     training_conditioning: &[Va],
     seeds: usize,
     steps: usize,
+    first_seed: u64,
 ) -> Result<EvaluationReport, LandscapeError> {
     let values = axis_values(steps);
     let mut latents = Vec::new();
@@ -202,7 +214,7 @@ pub fn evaluate(
     for seed in 0..seeds as u64 {
         for &arousal in &values {
             for &valence in &values {
-                latents.push(Latent::from_seed(1000 + seed));
+                latents.push(Latent::from_seed(first_seed + seed));
                 moods.push(Va { valence, arousal });
             }
         }
@@ -302,8 +314,10 @@ pub fn evaluate(
         nn_generated_to_train_min: nn_generated.first().copied().unwrap_or(0.0),
         nn_real_to_train_median: median(&nn_real),
         nn_real_to_train_min: nn_real.first().copied().unwrap_or(0.0),
-        real_vs_generated_accuracy: accuracy,
-        real_vs_generated_accuracy_embedding: accuracy_embedding,
+        real_vs_generated_accuracy: accuracy.share(),
+        real_vs_generated_accuracy_interval: accuracy.wilson_interval(),
+        real_vs_generated_accuracy_embedding: accuracy_embedding.share(),
+        real_vs_generated_accuracy_embedding_interval: accuracy_embedding.wilson_interval(),
         data_ceiling_rho,
         defects_generated_share: defect_share(&images),
         defects_real_share: defect_share(training),
@@ -440,12 +454,37 @@ pub fn data_ceiling_consistency(
     Ok([axis(|va| va.valence), axis(|va| va.arousal)])
 }
 
+/// How many of a classifier's held-out predictions were right.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct HeldOutAccuracy {
+    /// Right predictions.
+    correct: usize,
+    /// All predictions (each picture once, from the fold that held it out).
+    total: usize,
+}
+
+impl HeldOutAccuracy {
+    /// Share of right predictions.
+    fn share(&self) -> f64 {
+        self.correct as f64 / self.total.max(1) as f64
+    }
+
+    /// 95 % Wilson score interval of the share (sound near 0 and 1, unlike the normal one).
+    fn wilson_interval(&self) -> [f64; 2] {
+        let n = self.total.max(1) as f64;
+        let (p, z2) = (self.share(), 1.96f64 * 1.96);
+        let centre = (p + z2 / (2.0 * n)) / (1.0 + z2 / n);
+        let half = 1.96 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / (1.0 + z2 / n);
+        [centre - half, centre + half]
+    }
+}
+
 /// 5-fold cross-validated accuracy of a random forest separating real from generated images on
 /// balanced classes, from one feature row per picture.
 fn real_vs_generated_accuracy(
     real: &[impl AsRef<[f32]>],
     generated: &[impl AsRef<[f32]>],
-) -> Result<f64, LandscapeError> {
+) -> Result<HeldOutAccuracy, LandscapeError> {
     use smartcore::ensemble::random_forest_classifier::{
         RandomForestClassifier, RandomForestClassifierParameters,
     };
@@ -490,12 +529,15 @@ fn real_vs_generated_accuracy(
             .filter(|(&i, &p)| labels[i] == p)
             .count();
     }
-    Ok(correct as f64 / rows.len().max(1) as f64)
+    Ok(HeldOutAccuracy {
+        correct,
+        total: rows.len(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::real_vs_generated_accuracy;
+    use super::{real_vs_generated_accuracy, HeldOutAccuracy};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
@@ -518,9 +560,43 @@ mod tests {
         let real = rows(&mut rng, 200, 300, 0.0);
         let same = rows(&mut rng, 200, 300, 0.0);
         let shifted = rows(&mut rng, 200, 300, 0.5);
-        let chance = real_vs_generated_accuracy(&real, &same).unwrap();
-        let sure = real_vs_generated_accuracy(&real, &shifted).unwrap();
+        let chance = real_vs_generated_accuracy(&real, &same).unwrap().share();
+        let sure = real_vs_generated_accuracy(&real, &shifted).unwrap().share();
         assert!((0.4..=0.6).contains(&chance), "one distribution: {chance}");
         assert!(sure > 0.95, "two distributions: {sure}");
+    }
+
+    #[test]
+    fn the_wilson_interval_matches_known_values_and_stays_in_range() {
+        // 500 of 800 (v2's realism, 0.625): the textbook formula gives [0.591, 0.658].
+        let [low, high] = HeldOutAccuracy {
+            correct: 500,
+            total: 800,
+        }
+        .wilson_interval();
+        assert!(
+            (low - 0.5909).abs() < 1e-3 && (high - 0.6579).abs() < 1e-3,
+            "{low} {high}"
+        );
+        // All right: the interval keeps a width (the normal interval would shrink to [1, 1]).
+        let [low, high] = HeldOutAccuracy {
+            correct: 800,
+            total: 800,
+        }
+        .wilson_interval();
+        assert!(
+            low > 0.99 && low < 1.0 && (high - 1.0).abs() < 1e-9,
+            "{low} {high}"
+        );
+        // No predictions at all: a defined, wide interval instead of NaN.
+        let [low, high] = HeldOutAccuracy {
+            correct: 0,
+            total: 0,
+        }
+        .wilson_interval();
+        assert!(
+            low.is_finite() && high.is_finite() && low <= high,
+            "{low} {high}"
+        );
     }
 }

@@ -65,6 +65,11 @@ pub struct GeneratorNet {
     stages: Vec<Stage>,
     /// Last features to RGB.
     to_rgb: Conv3x3,
+    /// Scale of the normalised latent where it enters the stem (the truncation trick; 1 in
+    /// training and in the product). The stem is linear in the latent, so scaling it pulls each
+    /// picture towards the average picture of its mood. `eval-landscape --truncation` measures
+    /// it: on v2 it buys little consistency and costs realism (`models/landscape-gen.md`).
+    truncation: f32,
 }
 
 impl GeneratorNet {
@@ -94,7 +99,16 @@ impl GeneratorNet {
             input,
             stages,
             to_rgb,
+            truncation: 1.0,
         })
+    }
+
+    /// The same weights with the latent scaled by `truncation` in the stem (see the field).
+    pub fn with_truncation(&self, truncation: f32) -> Self {
+        Self {
+            truncation,
+            ..self.clone()
+        }
     }
 
     /// Output side in pixels.
@@ -120,7 +134,7 @@ impl GeneratorNet {
                 .va_embed_out
                 .forward(&leaky_relu(&self.va_embed_in.forward(va)?)?)?,
         )?;
-        let z = pixel_norm(z)?;
+        let z = (pixel_norm(z)? * f64::from(self.truncation))?;
         let seed = self.input.forward(&Tensor::cat(&[&z, &embed], 1)?)?;
         let h = leaky_relu(&pixel_norm(&seed.reshape((
             batch,
@@ -296,6 +310,14 @@ impl Generator {
     /// The network (for evaluation and benches).
     pub fn net(&self) -> &GeneratorNet {
         &self.net
+    }
+
+    /// The same weights with the latent scaled by `truncation` (see [`GeneratorNet`]).
+    pub fn with_truncation(self, truncation: f32) -> Self {
+        Generator {
+            net: self.net.with_truncation(truncation),
+            pool: self.pool,
+        }
     }
 
     /// Runs `f` on the generator's single thread.
