@@ -654,32 +654,21 @@ mod tests {
 
     #[test]
     fn the_wilson_interval_matches_known_values_and_stays_in_range() {
+        let interval = |correct, total| HeldOutAccuracy { correct, total }.wilson_interval();
         // 500 of 800 (v2's realism, 0.625): the textbook formula gives [0.591, 0.658].
-        let [low, high] = HeldOutAccuracy {
-            correct: 500,
-            total: 800,
-        }
-        .wilson_interval();
+        let [low, high] = interval(500, 800);
         assert!(
             (low - 0.5909).abs() < 1e-3 && (high - 0.6579).abs() < 1e-3,
             "{low} {high}"
         );
         // All right: the interval keeps a width (the normal interval would shrink to [1, 1]).
-        let [low, high] = HeldOutAccuracy {
-            correct: 800,
-            total: 800,
-        }
-        .wilson_interval();
+        let [low, high] = interval(800, 800);
         assert!(
             low > 0.99 && low < 1.0 && (high - 1.0).abs() < 1e-9,
             "{low} {high}"
         );
-        // No predictions at all: a defined, wide interval instead of NaN.
-        let [low, high] = HeldOutAccuracy {
-            correct: 0,
-            total: 0,
-        }
-        .wilson_interval();
+        // No predictions at all: a defined interval instead of NaN.
+        let [low, high] = interval(0, 0);
         assert!(
             low.is_finite() && high.is_finite() && low <= high,
             "{low} {high}"
