@@ -35,8 +35,8 @@ pub struct Args {
     /// choice is not tuned on the numbers it is judged by.
     #[arg(long, default_value_t = EVALUATION_FIRST_SEED)]
     first_seed: u64,
-    /// Latent scale (the truncation trick) instead of the one the weights file records: below 1
-    /// trades seed variety for fidelity to the mood and to the photographs.
+    /// Latent scale (the truncation trick; the product runs at 1): below 1 pulls every seed
+    /// towards its mood's average picture.
     #[arg(long)]
     truncation: Option<f32>,
     /// Where to write the metrics as JSON.

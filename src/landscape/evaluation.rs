@@ -10,6 +10,7 @@ use super::grid::axis_values;
 use super::labeller::ImageVaLabeller;
 use super::latent::Latent;
 use super::LandscapeError;
+use crate::va::metrics::{bootstrap_clips, expand};
 use crate::va::Va;
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
@@ -54,35 +55,21 @@ pub fn seed_bootstrap_interval(
     seeds: usize,
     resamples: usize,
 ) -> [f64; 2] {
-    use rand::{Rng, SeedableRng};
     let per_seed = asked.len() / seeds.max(1);
     if seeds < 2 || per_seed == 0 || read.len() != asked.len() || resamples == 0 {
         let rho = spearman(asked, read);
         return [rho, rho];
     }
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0x5eed);
-    let (mut a, mut b) = (
-        Vec::with_capacity(asked.len()),
-        Vec::with_capacity(asked.len()),
-    );
-    let mut values: Vec<f64> = (0..resamples)
-        .map(|_| {
-            a.clear();
-            b.clear();
-            for _ in 0..seeds {
-                let range = {
-                    let seed = rng.gen_range(0..seeds);
-                    seed * per_seed..(seed + 1) * per_seed
-                };
-                a.extend_from_slice(&asked[range.clone()]);
-                b.extend_from_slice(&read[range]);
-            }
-            spearman(&a, &b)
-        })
-        .collect();
-    values.sort_by(f64::total_cmp);
-    let at = |q: f64| values[((resamples - 1) as f64 * q).round() as usize];
-    [at(0.025), at(0.975)]
+    let estimate = bootstrap_clips(seeds, resamples, 0x5eed, |seed_weights| {
+        let picture_weights: Vec<u32> = (0..asked.len())
+            .map(|i| seed_weights.get(i / per_seed).copied().unwrap_or(0))
+            .collect();
+        spearman(
+            &expand(asked, &picture_weights),
+            &expand(read, &picture_weights),
+        )
+    });
+    [estimate.low, estimate.high]
 }
 
 /// Root-mean-square pixel difference between two equal-size images, on a 0-1 scale.
